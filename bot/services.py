@@ -1,0 +1,82 @@
+"""The one place that picks concrete engine classes and builds them, once.
+
+Everything is built lazily: `argot --help` or a Slack handler test never loads torch.
+The retriever follows the registry: when a learning cycle promotes a new version,
+the next question is answered with it, without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+from engine.registry import BASE, ModelRegistry, ModelVersion
+
+if TYPE_CHECKING:
+    from engine.embedders import TextEmbedder
+    from engine.index import ChunkIndex
+    from engine.ingest import Ingestor
+    from engine.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._embedders: dict[str, TextEmbedder] = {}
+        self._retrievers: dict[str, Retriever] = {}
+
+    @cached_property
+    def chroma(self) -> Any:
+        from engine.index import make_client
+
+        return make_client(self.settings.home, self.settings.chroma_host,
+                           self.settings.chroma_port)
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.settings.home / "models")
+
+    def active_version(self) -> ModelVersion:
+        return self.registry.active()
+
+    def embedder(self, version: ModelVersion | None = None) -> TextEmbedder:
+        """The text embedder of a model version (the active one by default), loaded once."""
+        from engine.embedders import build_text_embedder
+
+        version = version or self.active_version()
+        with self._lock:
+            if version.version not in self._embedders:
+                if version.version == BASE:
+                    embedder = build_text_embedder(self.settings.model, show_progress=True)
+                else:
+                    embedder = build_text_embedder(version.path, version=version.version,
+                                                   show_progress=True)
+                self._embedders[version.version] = embedder
+            return self._embedders[version.version]
+
+    def index(self, version: ModelVersion | None = None) -> ChunkIndex:
+        from engine.index import ChunkIndex
+
+        return ChunkIndex(self.chroma, self.embedder(version).version)
+
+    def retriever(self) -> Retriever:
+        """The retriever for whichever version is active now."""
+        from engine.retrieval import Retriever
+
+        version = self.active_version()
+        with self._lock:
+            if version.version not in self._retrievers:
+                self._retrievers[version.version] = Retriever(
+                    self.index(version), self.embedder(version), self.settings.retrieval)  # type: ignore[arg-type]
+            return self._retrievers[version.version]
+
+    def ingestor(self) -> Ingestor:
+        from engine.ingest import Ingestor
+
+        return Ingestor(self.index(), self.embedder())

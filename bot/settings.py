@@ -1,0 +1,144 @@
+"""Settings from the environment and a `.env` file, checked once at start-up.
+
+A missing or wrong setting raises `SettingsError` with one line that names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ArgotError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_TRAIN_SCHEDULE = "0 3 * * *"
+RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
+
+
+class SettingsError(ArgotError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    model: str | None = None
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    database_url: str | None = None
+    retrieval: str = "hybrid"
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    train_schedule: str = DEFAULT_TRAIN_SCHEDULE
+    ops_channel: str | None = None
+    min_new_ratings: int = 10
+
+    @property
+    def images_enabled(self) -> bool:
+        return self.clip_model.lower() != "none" and self.clip_pretrained.lower() != "none"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'argot.db'}"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = None
+             ) -> Settings:
+        """The process environment wins over `.env` (default: ./.env if it exists)."""
+        from dotenv import dotenv_values
+
+        env: dict[str, str] = {}
+        dotenv_path = dotenv or Path(".env")
+        if dotenv_path.is_file():
+            env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        env.update(os.environ if environ is None else environ)
+        return cls.from_mapping(env)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        settings = cls(
+            home=Path(get("ARGOT_HOME") or ".argot").expanduser().resolve(),
+            model=get("ARGOT_MODEL"),
+            clip_model=get("ARGOT_CLIP_MODEL") or "ViT-B-32",
+            clip_pretrained=get("ARGOT_CLIP_PRETRAINED") or "laion2b_s34b_b79k",
+            chroma_host=get("CHROMA_HOST"),
+            chroma_port=parse_int("CHROMA_PORT", get("CHROMA_PORT"), 8000, 1, 65535),
+            database_url=get("DATABASE_URL"),
+            retrieval=get("ARGOT_RETRIEVAL") or "hybrid",
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=normalise_api_url(get("SLACK_API_URL")),
+            train_schedule=get("ARGOT_TRAIN_SCHEDULE") or DEFAULT_TRAIN_SCHEDULE,
+            ops_channel=get("ARGOT_OPS_CHANNEL"),
+            min_new_ratings=parse_int("ARGOT_MIN_NEW_RATINGS", get("ARGOT_MIN_NEW_RATINGS"),
+                                      10, 0, 10**9),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.retrieval not in RETRIEVAL_MODES:
+            raise SettingsError(f"ARGOT_RETRIEVAL={self.retrieval!r} is not one of "
+                                f"{', '.join(RETRIEVAL_MODES)}")
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(self.database_url)
+            except ArgumentError as exc:
+                raise SettingsError(f"DATABASE_URL is not a SQLAlchemy URL: {exc}") from exc
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.train_schedule)
+        except ValueError as exc:
+            raise SettingsError(f"ARGOT_TRAIN_SCHEDULE={self.train_schedule!r} is not a cron "
+                                f"expression like '0 3 * * *': {exc}") from exc
+        if self.slack_bot_token and not self.slack_bot_token.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+
+    def require_slack(self, *, http: bool) -> None:
+        """The bot needs a bot token, plus an app token (Socket Mode) or a signing secret."""
+        if not self.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token "
+                                "(xoxb-...) from your Slack app's OAuth & Permissions page")
+        if http and not self.slack_signing_secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check "
+                                "that requests come from Slack")
+        if not http and not self.slack_app_token:
+            raise SettingsError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level "
+                                "token (xapp-...), or run `argot serve --http`")
+
+
+def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is out of range {low}..{high}")
+    return value
+
+
+def normalise_api_url(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_SLACK_API_URL
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"SLACK_API_URL={raw!r} must start with http:// or https://")
+    return raw if raw.endswith("/") else raw + "/"

@@ -1,0 +1,1 @@
+"""Argot's domain: embedders, index, ingestion, retrieval, feedback, learning. No Slack code."""

@@ -1,0 +1,227 @@
+"""The vector index over Chroma: the only module that imports chromadb.
+
+Each embedding-model version gets its own collection (cosine space), because the
+distance function and the model are fixed for a collection's life; that is also what
+lets a new model be embedded beside the old one and switched to without downtime.
+
+Chunks carry their document's id, title, source, url, heading, position and content
+hash, plus visibility: `public` or one `ch.<CHANNEL>` flag per channel allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import IndexUnavailable
+from engine.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+COLLECTION_PREFIX = "argot-docs-"
+GENERATION_KEY = "argot:generation"
+
+
+def make_client(home: Path, host: str | None = None, port: int | None = None) -> Any:
+    """Embedded Chroma under ARGOT_HOME, or a Chroma server when a host is given."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if host:
+            client = chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+            client.heartbeat()
+            return client
+        home.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(home / "chroma"), settings=settings)
+    except Exception as exc:
+        where = f"Chroma server at {host}:{port or 8000}" if host else f"Chroma at {home / 'chroma'}"
+        raise IndexUnavailable(f"Cannot reach {where}: {exc}. Check CHROMA_HOST / CHROMA_PORT "
+                               "or that the server is running.") from exc
+
+
+def collection_name(version: str) -> str:
+    return f"{COLLECTION_PREFIX}{version}"[:63].rstrip("-._")
+
+
+@dataclass(frozen=True)
+class ChunkMatch:
+    """A chunk that came back from a query, with its cosine similarity."""
+
+    chunk: Chunk
+    similarity: float
+    metadata: dict[str, Any]
+
+
+def visibility_filter(channel: str | None) -> dict[str, Any] | None:
+    """Chroma `where` clause: public documents plus those allowed in `channel`."""
+    if channel is None:
+        return None
+    return {"$or": [{"public": True}, {f"ch.{channel}": True}]}
+
+
+def is_visible(metadata: dict[str, Any], channel: str | None) -> bool:
+    return channel is None or bool(metadata.get("public")) or bool(metadata.get(f"ch.{channel}"))
+
+
+class ChunkIndex:
+    """One model version's collection of chunks. Callers pass their own vectors."""
+
+    def __init__(self, client: Any, version: str) -> None:
+        self.client = client
+        self.version = version
+        self.name = collection_name(version)
+        try:
+            self._collection = client.get_or_create_collection(
+                self.name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        except Exception as exc:
+            raise IndexUnavailable(f"Cannot open collection {self.name}: {exc}") from exc
+        self._batch = max(1, min(int(client.get_max_batch_size()), 5000))
+
+    # -- writing -------------------------------------------------------------------
+
+    def replace_document(self, document: Document, chunks: Sequence[Chunk],
+                         vectors: np.ndarray) -> None:
+        """Make the index hold exactly these chunks for the document.
+
+        The new chunks are written before the stale ones are removed, so a reader sees
+        the old or the new version of the document, never none of it.
+        """
+        old_ids = set(self._ids_of(document.doc_id))
+        self.upsert(chunks, vectors, {document.doc_id: document})
+        stale = old_ids - {chunk.chunk_id for chunk in chunks}
+        if stale:
+            self._collection.delete(ids=sorted(stale))
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+               documents: dict[str, Document]) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        for start in range(0, len(chunks), self._batch):
+            part = chunks[start:start + self._batch]
+            self._collection.upsert(
+                ids=[chunk.chunk_id for chunk in part],
+                embeddings=np.asarray(vectors[start:start + self._batch], dtype=np.float32),
+                documents=[chunk.text for chunk in part],
+                metadatas=[chunk_metadata(chunk, documents[chunk.doc_id]) for chunk in part],
+            )
+        self.bump_generation()
+
+    def copy_from(self, chunks: Sequence[tuple[Chunk, dict[str, Any]]], vectors: np.ndarray) -> None:
+        """Write chunks with metadata taken as-is from another version's collection."""
+        for start in range(0, len(chunks), self._batch):
+            part = chunks[start:start + self._batch]
+            self._collection.upsert(
+                ids=[chunk.chunk_id for chunk, _ in part],
+                embeddings=np.asarray(vectors[start:start + self._batch], dtype=np.float32),
+                documents=[chunk.text for chunk, _ in part],
+                metadatas=[metadata for _, metadata in part],
+            )
+        self.bump_generation()
+
+    def delete_document(self, doc_id: str) -> int:
+        ids = self._ids_of(doc_id)
+        if ids:
+            self._collection.delete(ids=ids)
+            self.bump_generation()
+        return len(ids)
+
+    def drop(self) -> None:
+        try:
+            self.client.delete_collection(self.name)
+        except Exception as exc:  # already gone is fine
+            log.debug("dropping %s: %s", self.name, exc)
+
+    # -- reading -------------------------------------------------------------------
+
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+              ) -> list[ChunkMatch]:
+        count = self.count()
+        if count == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, count), where=where,
+            include=["documents", "metadatas", "distances"])
+        return [
+            ChunkMatch(chunk_from(text, meta), 1.0 - float(distance), meta)
+            for text, meta, distance in zip(result["documents"][0], result["metadatas"][0],
+                                            result["distances"][0], strict=True)
+        ]
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id → content hash, for skipping unchanged documents on re-ingest."""
+        return {meta["doc_id"]: meta["content_hash"] for _, meta in self.iter_chunks(texts=False)}
+
+    def document_ids(self) -> set[str]:
+        return set(self.document_hashes())
+
+    def chunks_of(self, doc_id: str) -> list[tuple[Chunk, dict[str, Any]]]:
+        got = self._collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        pairs = [(chunk_from(text, meta), meta)
+                 for text, meta in zip(got["documents"], got["metadatas"], strict=True)]
+        return sorted(pairs, key=lambda pair: pair[0].position)
+
+    def iter_chunks(self, *, texts: bool = True, page: int = 5000
+                    ) -> Iterator[tuple[Chunk, dict[str, Any]]]:
+        include = ["documents", "metadatas"] if texts else ["metadatas"]
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=page, offset=offset)
+            metas = got["metadatas"] or []
+            if not metas:
+                return
+            docs = got["documents"] if texts else [""] * len(metas)
+            for text, meta in zip(docs, metas, strict=True):
+                yield chunk_from(text or "", meta), meta
+            offset += len(metas)
+
+    def generation(self) -> int:
+        """A number that changes whenever the collection's contents change."""
+        metadata = self._collection.metadata or {}
+        return int(metadata.get(GENERATION_KEY, 0))
+
+    def fresh_generation(self) -> int:
+        """The generation as stored now, seeing writes made by other processes."""
+        self._collection = self.client.get_collection(self.name, embedding_function=None)
+        return self.generation()
+
+    def bump_generation(self) -> None:
+        self.fresh_generation()
+        metadata = dict(self._collection.metadata or {})
+        metadata[GENERATION_KEY] = int(metadata.get(GENERATION_KEY, 0)) + 1
+        metadata.pop("hnsw:space", None)
+        self._collection.modify(metadata=metadata)
+
+    def _ids_of(self, doc_id: str) -> list[str]:
+        return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+
+def chunk_metadata(chunk: Chunk, document: Document) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "doc_id": chunk.doc_id, "position": chunk.position, "title": chunk.title,
+        "source": chunk.source, "url": chunk.url, "heading": chunk.heading,
+        "content_hash": document.content_hash, "public": document.channels is None,
+    }
+    for channel in document.channels or ():
+        metadata[f"ch.{channel}"] = True
+    for key, value in document.metadata.items():
+        scalar = value if isinstance(value, str | int | float | bool) else json.dumps(value)
+        metadata[f"m.{key}"] = scalar
+    return metadata
+
+
+def chunk_from(text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(doc_id=meta["doc_id"], position=int(meta["position"]), text=text,
+                 title=meta.get("title", ""), source=meta.get("source", ""),
+                 url=meta.get("url", ""), heading=meta.get("heading", ""))
