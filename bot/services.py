@@ -17,6 +17,7 @@ from engine.registry import BASE, ModelRegistry, ModelVersion
 
 if TYPE_CHECKING:
     from engine.embedders import TextEmbedder
+    from engine.feedback import FeedbackStore
     from engine.index import ChunkIndex
     from engine.ingest import Ingestor
     from engine.retrieval import Retriever
@@ -25,10 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, base_embedder: TextEmbedder | None = None) -> None:
+        """`base_embedder` replaces the configured ARGOT_MODEL (tests pass a fake)."""
         self.settings = settings
         self._lock = threading.RLock()
-        self._embedders: dict[str, TextEmbedder] = {}
+        self._embedders: dict[str, TextEmbedder] = {BASE: base_embedder} if base_embedder else {}
         self._retrievers: dict[str, Retriever] = {}
 
     @cached_property
@@ -41,6 +43,13 @@ class Services:
     @cached_property
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.settings.home / "models")
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        from engine.feedback import FeedbackStore
+
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        return FeedbackStore(self.settings.db_url)
 
     def active_version(self) -> ModelVersion:
         return self.registry.active()

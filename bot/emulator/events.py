@@ -30,6 +30,24 @@ def sign(secret: str, timestamp: int, body: str) -> str:
 
 
 @dataclass(frozen=True)
+class Signing:
+    """How to sign one request: validly now (the default), or wrongly on purpose.
+
+    ``stale`` backdates the timestamp past Slack's five-minute window; ``forge`` signs
+    with a wrong secret; ``retry_num`` adds the headers Slack sends when it redelivers.
+    """
+
+    timestamp: int | None = None
+    stale: bool = False
+    forge: bool = False
+    retry_num: int | None = None
+    retry_reason: str = "http_timeout"
+
+
+NOW = Signing()
+
+
+@dataclass(frozen=True)
 class SignedRequest:
     """A request ready to POST to the bot; ``payload`` is what the body encodes."""
 
@@ -80,44 +98,34 @@ class EventSender:
         self.signing_secret = signing_secret
         self.timeout = timeout
 
-    def build_json(self, payload: dict[str, Any], **signing: Any) -> SignedRequest:
-        return self.build(json.dumps(payload), JSON, payload, **signing)
+    def build_json(self, payload: dict[str, Any], signing: Signing = NOW) -> SignedRequest:
+        return self.build(json.dumps(payload), JSON, payload, signing)
 
-    def build_form(self, fields: dict[str, Any], **signing: Any) -> SignedRequest:
-        return self.build(urlencode(fields), FORM, fields, **signing)
+    def build_form(self, fields: dict[str, Any], signing: Signing = NOW) -> SignedRequest:
+        return self.build(urlencode(fields), FORM, fields, signing)
 
     def build(
-        self,
-        body: str,
-        content_type: str,
-        payload: dict[str, Any],
-        *,
-        timestamp: int | None = None,
-        stale: bool = False,
-        forge: bool = False,
-        retry_num: int | None = None,
-        retry_reason: str = "http_timeout",
+        self, body: str, content_type: str, payload: dict[str, Any], signing: Signing = NOW
     ) -> SignedRequest:
-        """Sign ``body``; ``stale`` backdates it past the 5-minute window, ``forge`` uses
-        the wrong secret, ``retry_num`` adds the headers Slack sends on redelivery."""
+        """Sign ``body`` the way ``signing`` says (fresh and valid by default)."""
+        timestamp = signing.timestamp
         if timestamp is None:
-            timestamp = int(time.time()) - (STALE_SECONDS if stale else 0)
-        secret = self.signing_secret + ("-forged" if forge else "")
+            timestamp = int(time.time()) - (STALE_SECONDS if signing.stale else 0)
+        secret = self.signing_secret + ("-forged" if signing.forge else "")
         headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": sign(secret, timestamp, body),
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         }
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = retry_reason
+        if signing.retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(signing.retry_num)
+            headers["X-Slack-Retry-Reason"] = signing.retry_reason
         return SignedRequest(self.request_url, body, headers, payload)
 
-    def resign(self, request: SignedRequest, **signing: Any) -> SignedRequest:
+    def resign(self, request: SignedRequest, signing: Signing = NOW) -> SignedRequest:
         """The same body (same event_id) signed afresh, e.g. as a retry or a forgery."""
-        content_type = request.headers["Content-Type"]
-        signed = self.build(request.body, content_type, request.payload, **signing)
+        signed = self.build(request.body, request.headers["Content-Type"], request.payload, signing)
         return replace(signed, url=request.url)
 
     def send(self, request: SignedRequest) -> Delivery:

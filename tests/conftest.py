@@ -1,0 +1,61 @@
+"""Fixtures: a temporary ARGOT_HOME, a fake embedder, the real bundled MiniLM."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+from bot.services import Services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.fakes import FakeEmbedder  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_KB = REPO / "bot" / "demo" / "kb"
+DEMO_QUESTIONS = REPO / "bot" / "demo" / "questions.jsonl"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ARGOT_HOME; no .env or Slack/Chroma settings leak in from the machine."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
+                 "ARGOT_MODEL", "CHROMA_HOST", "CHROMA_PORT", "DATABASE_URL",
+                 "ARGOT_TRAIN_SCHEDULE", "ARGOT_OPS_CHANNEL", "ARGOT_RETRIEVAL"):
+        monkeypatch.delenv(name, raising=False)
+    argot_home = tmp_path / "argot-home"
+    monkeypatch.setenv("ARGOT_HOME", str(argot_home))
+    monkeypatch.chdir(tmp_path)
+    return argot_home
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return Settings.load()
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def services(settings: Settings, fake_embedder: FakeEmbedder) -> Services:
+    """Real Chroma, real SQLite, fake embedder: the fast way to exercise the engine."""
+    return Services(settings, base_embedder=fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
+    from engine.embedders import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.model  # noqa: B018 - load now, not inside the first test's timing
+    return embedder
