@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from . import webapi
-from .constants import BOT_USER_ID
+from .constants import BOT_USER_ID, SlackError
 from .files import stored_file
 from .server import HttpRequest, HttpResponse, HttpServer
 from .workspace import Workspace
@@ -136,7 +136,7 @@ class SlackFront:
             return HttpResponse.html(SIGNIN_PAGE, 403)
         try:
             stored = stored_file(self.ws, file_id)
-        except webapi.SlackError:
+        except SlackError:
             return HttpResponse.html("<html><body>File not found</body></html>", 404)
         if stored.served_as is not None:
             status, content_type, body = stored.served_as
@@ -157,7 +157,7 @@ class SlackFront:
             return fault
         try:
             webapi.receive_upload(self.ws, file_id, content)
-        except webapi.SlackError as exc:
+        except SlackError as exc:
             return HttpResponse.text(exc.code, 404)
         return HttpResponse.text(f"OK - {len(content)}")
 

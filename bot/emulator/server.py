@@ -49,12 +49,16 @@ class HttpResponse:
     reset: bool = False
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    def json(
+        cls, data: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> HttpResponse:
         body = json.dumps(data).encode()
         return cls(status, body, "application/json; charset=utf-8", dict(headers or {}))
 
     @classmethod
-    def html(cls, page: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    def html(
+        cls, page: str, status: int = 200, headers: dict[str, str] | None = None
+    ) -> HttpResponse:
         return cls(status, page.encode(), "text/html; charset=utf-8", dict(headers or {}))
 
     @classmethod

@@ -92,6 +92,12 @@ def _page(items: list[Any], p: Params) -> tuple[list[Any], str]:
     return items[start:end], (f"offset_{end}" if end < len(items) else "")
 
 
+def _messages_page(messages: list[dict[str, Any]], p: Params) -> dict[str, Any]:
+    page, cursor = _page(messages, p)
+    metadata = {"next_cursor": cursor}
+    return {"messages": page, "has_more": bool(cursor), "response_metadata": metadata}
+
+
 def _metadata(p: Params) -> dict[str, Any] | None:
     metadata = p.json("metadata", "invalid_metadata_format")
     if metadata is None:
@@ -199,8 +205,7 @@ def conversations_replies(ws: Workspace, p: Params) -> dict[str, Any]:
         root_ts = root.get("thread_ts", root["ts"])
         thread = [m for m in ws.messages[channel] if m.get("thread_ts", m["ts"]) == root_ts]
         rendered = [ws.render(m, with_metadata=with_metadata) for m in thread]
-    page, cursor = _page(rendered, p)
-    return {"messages": page, "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
+    return _messages_page(rendered, p)
 
 
 def conversations_history(ws: Workspace, p: Params) -> dict[str, Any]:
@@ -209,8 +214,7 @@ def conversations_history(ws: Workspace, p: Params) -> dict[str, Any]:
     with ws.changed:
         top = [m for m in ws.messages[channel] if m.get("thread_ts", m["ts"]) == m["ts"]]
         rendered = [ws.render(m, with_metadata=with_metadata) for m in reversed(top)]
-    page, cursor = _page(rendered, p)
-    return {"messages": page, "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
+    return _messages_page(rendered, p)
 
 
 def users_info(ws: Workspace, p: Params) -> dict[str, Any]:

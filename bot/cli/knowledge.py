@@ -1,25 +1,12 @@
-"""`argot` — the command line. Each sub-command is a thin layer over engine verbs."""
+"""`argot ingest`, `argot ask`, `argot forget`: filling the index and asking it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import sys
-from collections.abc import Callable, Sequence
 
+from bot.cli.common import say
 from bot.services import Services
-from bot.settings import Settings
-from engine.errors import ArgotError
-
-log = logging.getLogger("argot")
-
-Command = Callable[[argparse.Namespace, Services], int]
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
@@ -81,12 +68,7 @@ def cmd_ask(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="argot", description="Argot: a Slack bot that learns your team's jargon.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: argparse._SubParsersAction) -> None:
     ingest = sub.add_parser("ingest", help="add folders, files and URLs to the index")
     ingest.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
     ingest.set_defaults(run=cmd_ingest)
@@ -103,25 +85,3 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=["dense", "bm25", "hybrid"],
                      help="retrieval mode (default: ARGOT_RETRIEVAL or hybrid)")
     ask.set_defaults(run=cmd_ask)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        services = Services(Settings.load())
-        return int(args.run(args, services))
-    except ArgotError as exc:
-        say(f"error: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
