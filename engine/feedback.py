@@ -15,15 +15,30 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    Column, Float, Integer, MetaData, String, Table, Text, create_engine, delete, event, func,
-    insert, select, update,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -78,6 +93,19 @@ leases = Table(
 )
 
 
+training_pairs_table = Table(
+    "training_pairs", metadata,
+    Column("pair_id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False, index=True),
+    Column("anchor", Text, nullable=False),
+    Column("anchor_hash", String(40), nullable=False),
+    Column("positive", String(512), nullable=False),
+    Column("negatives", Text, nullable=False, default="[]"),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("source", "anchor_hash", "positive", name="uq_training_pair"),
+)
+
+
 class FeedbackUnavailable(ArgotError):
     """The database cannot be reached; the message never contains credentials."""
 
@@ -114,6 +142,20 @@ class Vote:
     doc_id: str
     user: str
     value: int
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    """A question and the document that answers it, from somewhere other than a vote.
+
+    `source` is "faq" (imported FAQ), "glossary" or "synthetic"; `negatives` are doc ids
+    known not to answer it (for the FAQ: other answers).
+    """
+
+    source: str
+    anchor: str
+    positive: str
+    negatives: tuple[str, ...] = ()
 
 
 class FeedbackStore:
@@ -244,6 +286,37 @@ class FeedbackStore:
 
     def release_lease(self, name: str, holder: str) -> None:
         self._run(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+
+    # -- training pairs from FAQ, glossary and synthetic questions -----------------------
+
+    def add_training_pairs(self, pairs: Iterable[TrainingPair]) -> int:
+        """Store pairs not stored yet (same source, anchor and positive); returns how many."""
+        added = 0
+        with self._begin() as conn:
+            for pair in pairs:
+                anchor_hash = hashlib.sha1(pair.anchor.encode("utf-8")).hexdigest()
+                exists = conn.execute(select(training_pairs_table.c.pair_id).where(
+                    training_pairs_table.c.source == pair.source,
+                    training_pairs_table.c.anchor_hash == anchor_hash,
+                    training_pairs_table.c.positive == pair.positive)).first()
+                if exists:
+                    continue
+                conn.execute(insert(training_pairs_table).values(
+                    source=pair.source, anchor=pair.anchor, anchor_hash=anchor_hash,
+                    positive=pair.positive, negatives=json.dumps(list(pair.negatives)),
+                    created_at=time.time()))
+                added += 1
+        return added
+
+    def training_pairs(self, source: str | None = None) -> list[TrainingPair]:
+        """Stored pairs, oldest first; only those of one source when given."""
+        query = select(training_pairs_table).order_by(training_pairs_table.c.pair_id)
+        if source is not None:
+            query = query.where(training_pairs_table.c.source == source)
+        with self._connect() as conn:
+            rows = conn.execute(query).all()
+        return [TrainingPair(r.source, r.anchor, r.positive, tuple(json.loads(r.negatives)))
+                for r in rows]
 
     # -- plumbing --------------------------------------------------------------------------
 
