@@ -149,7 +149,9 @@ class SentenceTransformerEmbedder(TextEmbedder):
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = getter()
         if dim is None:  # some models only know it after one forward pass
             dim = int(self.model.encode(["x"]).shape[1])
         return int(dim)

@@ -1,0 +1,77 @@
+"""Dense, BM25 and hybrid retrieval return documents, best chunk per document."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import Services
+from engine.errors import QueryError
+from engine.retrieval import MAX_QUERY_CHARS, Retriever
+from engine.types import Document
+
+DOCS = [
+    Document(doc_id="services/phoenix", title="Project Phoenix",
+             text="# Project Phoenix\n\nPhoenix is the billing service that sends invoices.\n\n"
+                  "## Pager\n\nThe Plumbers carry the pager for invoices at night."),
+    Document(doc_id="services/heron", title="Heron", text="Heron is the parcel routing engine."),
+    Document(doc_id="glossary/gtq", title="GTQ", text="GTQ means golden ticket queue for VIP tickets."),
+    Document(doc_id="private/secret", title="Secret plan", text="The secret plan for golden tickets.",
+             channels=("G123",)),
+]
+
+
+@pytest.fixture
+def retriever(services: Services) -> Retriever:
+    services.ingestor().ingest(DOCS)
+    return services.retriever()
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_finds_the_document_and_returns_each_document_once(retriever: Retriever,
+                                                                     mode: str) -> None:
+    hits = retriever.search("who sends invoices for billing", k=5, mode=mode)  # type: ignore[arg-type]
+    assert hits[0].doc_id == "services/phoenix"
+    assert len({h.doc_id for h in hits}) == len(hits)
+
+
+def test_hits_carry_title_text_source_and_a_score(retriever: Retriever) -> None:
+    [hit] = retriever.search("parcel routing", k=1)
+    assert (hit.doc_id, hit.title) == ("services/heron", "Heron")
+    assert "routing" in hit.text and 0 < hit.score <= 1.0
+
+
+def test_restricted_documents_only_show_in_their_channel(retriever: Retriever) -> None:
+    def ids(channel: str | None) -> set[str]:
+        return {h.doc_id for h in retriever.search("secret plan golden tickets", k=5, channel=channel)}
+
+    assert "private/secret" in ids("G123")
+    assert "private/secret" not in ids("C999")
+    for mode in ("dense", "bm25"):
+        assert "private/secret" not in {h.doc_id for h in retriever.search(
+            "secret plan", k=5, channel="C999", mode=mode)}  # type: ignore[arg-type]
+
+
+def test_excluded_documents_are_skipped_for_alternatives(retriever: Retriever) -> None:
+    hits = retriever.search("billing invoices", k=2, exclude=["services/phoenix"])
+    assert "services/phoenix" not in {h.doc_id for h in hits} and len(hits) == 2
+
+
+def test_empty_question_is_refused_and_a_huge_one_is_cut(retriever: Retriever) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        retriever.search("   ")
+    hits = retriever.search("heron " * 20_000, k=1)  # 120 KB
+    assert hits[0].doc_id == "services/heron"
+    assert MAX_QUERY_CHARS < 120_000
+
+
+def test_bm25_sees_documents_ingested_after_it_was_built(services: Services,
+                                                         retriever: Retriever) -> None:
+    retriever.lexical.recheck_seconds = 0
+    assert retriever.search("kestrel", k=1, mode="bm25") == []
+    services.ingestor().ingest([Document(doc_id="services/kestrel", title="Kestrel",
+                                         text="Kestrel is the search cluster.")])
+    assert retriever.search("kestrel", k=1, mode="bm25")[0].doc_id == "services/kestrel"
+
+
+def test_an_empty_index_answers_nothing(services: Services) -> None:
+    assert services.retriever().search("anything") == []

@@ -1,0 +1,68 @@
+"""Ingesting http(s) URLs from a local server: content type, size cap, failures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from engine.errors import IngestError
+from engine.sources import collect, fetch_url
+
+PAGES = {
+    "/page": ("text/html; charset=utf-8", b"<html><title>Lighthouse</title><body><p>Status page.</p></body></html>"),
+    "/notes.md": ("text/markdown", b"# Notes\n\nPlain notes."),
+    "/file.pdf": ("application/pdf", b"%PDF-1.4"),
+    "/huge": ("text/plain", b"x" * (6 * 1024 * 1024)),
+}
+
+
+class Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path not in PAGES:
+            self.send_error(404)
+            return
+        content_type, body = PAGES[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_an_html_page_becomes_a_document_with_its_url_as_id(site: str) -> None:
+    doc = fetch_url(f"{site}/page")
+    assert (doc.doc_id, doc.title, doc.url) == (f"{site}/page", "Lighthouse", f"{site}/page")
+    assert "Status page." in doc.text
+
+
+def test_markdown_urls_are_parsed_as_markdown(site: str) -> None:
+    assert fetch_url(f"{site}/notes.md").title == "Notes"
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/file.pdf", "content type application/pdf"),
+    ("/huge", "larger than 5 MB"),
+    ("/missing", "HTTP 404"),
+])
+def test_bad_urls_are_refused_with_a_reason(site: str, path: str, message: str) -> None:
+    with pytest.raises(IngestError, match=message):
+        fetch_url(f"{site}{path}")
+
+
+def test_an_unreachable_url_is_an_error_not_a_crash() -> None:
+    collected = collect(["http://127.0.0.1:9/nothing"])
+    assert collected.documents == [] and "unreachable" in collected.errors[0]
