@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.app import build_app
 from bot.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackEmulator
-from bot.serving import HttpBot
 from bot.services import Services
+from bot.serving import HttpBot
 from engine.types import Document
 
 TEAM_KB = [

@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import knowledge
+from bot.cli import knowledge, slack
 from bot.cli.common import say
 from engine.errors import ArgotError
 
-MODULES = [knowledge]
+MODULES = [knowledge, slack]
 
 
 def build_parser() -> argparse.ArgumentParser:

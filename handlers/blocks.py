@@ -1,0 +1,130 @@
+"""Block Kit builders: pure functions from engine results to Slack message parts.
+
+Nothing here talks to Slack or the engine, so every message the bot can send is easy
+to check in a test or paste into Slack's Block Kit Builder.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.types import Hit
+
+EVENT_TYPE = "argot_answer"
+EXCERPT_CHARS = 280
+MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+HELP = (
+    "*Argot* answers questions about your team's jargon from your team's own docs.\n"
+    "• Mention me with a question: `@Argot what is Project Phoenix?` — or send me a DM.\n"
+    "• `/argot QUESTION` — an answer only you can see.\n"
+    "• `/argot define TERM: DEFINITION` — add a glossary entry. Defined in a private "
+    "channel or a DM, it is only ever shown there.\n"
+    "• React 👍 or 👎 on an answer to rate it; after a 👎 on the best match I post other "
+    "candidates. Your ratings teach me your team's language."
+)
+EMPTY_QUESTION = ("Ask me something, e.g. `@Argot what is Project Phoenix?` "
+                  "(`/argot help` shows everything I can do).")
+NO_MATCH = ("I found nothing about that in the docs I know. Try other words, or add it "
+            "with `/argot define TERM: DEFINITION`.")
+NO_MORE = "I have no other candidates for this question."
+TRY_AGAIN = "Sorry, I can't reach my database right now. Please try again in a minute."
+SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a minute."
+TRUNCATED = "(Your question was long; I searched with its first {limit} characters.)"
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, so document text can never ping or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Like `escape`, but `<@U123>` stays a mention (used for "defined by <@U123>")."""
+    parts, last = [], 0
+    for match in MENTION.finditer(text):
+        parts += [escape(text[last:match.start()]), match.group(0)]
+        last = match.end()
+    return "".join([*parts, escape(text[last:])])
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a passage, on one line, cut at a word boundary."""
+    flat = " ".join(line.lstrip("#> ").strip() for line in text.splitlines())
+    flat = " ".join(flat.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",.;:") + "…"
+
+
+def source_text(hit: Hit) -> str:
+    if hit.url:
+        return f"<{hit.url}|{escape(link_label(hit.url))}>"
+    if hit.source:
+        return escape_keeping_mentions(hit.source)
+    return f"`{escape(hit.doc_id)}`"
+
+
+def link_label(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")[:80]
+
+
+def answer_label(rank: int, alternative: bool) -> str:
+    if alternative:
+        return f"Another candidate (#{rank})"
+    return "Best match" if rank == 1 else f"Also relevant (#{rank})"
+
+
+def answer_message(hit: Hit, rank: int, *, alternative: bool = False) -> dict[str, Any]:
+    """`text` (the notification fallback) and `blocks` for one shown document."""
+    title = escape(hit.title or hit.doc_id)
+    heading = f"*<{hit.url}|{title}>*" if hit.url else f"*{title}*"
+    passage = escape(excerpt(hit.text))
+    label = answer_label(rank, alternative)
+    return {
+        "text": f"{label}: {hit.title or hit.doc_id} — {excerpt(hit.text, 120)}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{heading}\n{passage}"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text":
+                f"{label} · {source_text(hit)} · rate it with 👍 or 👎"}]},
+        ],
+    }
+
+
+def answer_metadata(query_id: str, hit: Hit, rank: int, model_version: str,
+                    modality: str = "text") -> dict[str, Any]:
+    """The `argot_answer` message metadata of PRODUCT.md; images add `modality`."""
+    payload: dict[str, Any] = {"query_id": query_id, "doc_id": hit.doc_id, "rank": rank,
+                               "score": round(float(hit.score), 6),
+                               "model_version": model_version}
+    if modality != "text":
+        payload["modality"] = modality
+    return {"event_type": EVENT_TYPE, "event_payload": payload}
+
+
+def private_answer(hits: list[Hit], question: str) -> dict[str, Any]:
+    """One ephemeral message (for `/argot QUESTION`) listing the documents found."""
+    if not hits:
+        return {"response_type": "ephemeral", "text": NO_MATCH}
+    blocks: list[dict[str, Any]] = [
+        {"type": "context", "elements": [{"type": "mrkdwn",
+                                          "text": f"You asked: _{escape(excerpt(question, 150))}_"}]}]
+    for rank, hit in enumerate(hits, start=1):
+        blocks += answer_message(hit, rank)["blocks"][:1]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                                                        "text": source_text(hit)}]})
+    best = hits[0]
+    return {"response_type": "ephemeral", "blocks": blocks,
+            "text": f"Best match: {best.title or best.doc_id} — {excerpt(best.text, 120)}"}
+
+
+def usage(problem: str = "") -> dict[str, Any]:
+    text = f"{problem}\n\n{HELP}" if problem else HELP
+    return {"response_type": "ephemeral", "text": text}
+
+
+def defined(term: str, private: bool) -> str:
+    where = ("Only people in this conversation will see it." if private
+             else "Everyone can find it.")
+    return f"Added *{escape(term)}* to the glossary. {where}"

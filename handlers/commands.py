@@ -1,0 +1,108 @@
+"""`/argot`: a question (answered only to its asker), `define TERM: DEFINITION`, `help`.
+
+Help and usage are the acknowledgement itself; a question or a definition is
+acknowledged empty at once and answered through the response_url by a lazy listener.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from engine.feedback import AskedQuestion, ShownAnswer
+from engine.glossary import define, glossary_entry
+from engine.retrieval import MAX_QUERY_CHARS
+from handlers import blocks
+from handlers.answers import ANSWERS_SHOWN, worth_showing
+from handlers.channels import is_private
+from handlers.context import services_in
+from handlers.failures import reported
+
+log = logging.getLogger("argot.handlers")
+
+SUBCOMMANDS = ("define", "help")
+DEFINE_USAGE = "Usage: `/argot define TERM: DEFINITION`, e.g. `/argot define GTQ: the golden ticket queue`."
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What `/argot TEXT` asks for: "ask", "define", "help" or "usage"."""
+
+    action: str
+    question: str = ""
+    term: str = ""
+    definition: str = ""
+    problem: str = ""
+
+
+def parse(text: str) -> Parsed:
+    text = (text or "").strip()
+    word, rest = [*text.split(None, 1), "", ""][:2]
+    lowered = word.lower()
+    if not text or lowered in ("help", "-h", "--help", "?"):
+        return Parsed("help")
+    if lowered == "define":
+        term, colon, definition = rest.partition(":")
+        if not colon or not term.strip() or not definition.strip():
+            return Parsed("usage", problem=DEFINE_USAGE)
+        return Parsed("define", term=term.strip(), definition=definition.strip())
+    if lowered.startswith("-") or difflib.get_close_matches(lowered, SUBCOMMANDS, n=1, cutoff=0.8):
+        return Parsed("usage", problem=f"I don't know the sub-command `{blocks.escape(word)}`.")
+    return Parsed("ask", question=text)
+
+
+def register(app: App) -> None:
+    app.command("/argot")(ack=acknowledge, lazy=[run])
+
+
+def acknowledge(ack: Any, command: dict[str, Any]) -> None:
+    parsed = parse(command.get("text", ""))
+    if parsed.action in ("help", "usage"):
+        ack(**blocks.usage(parsed.problem))
+    else:
+        ack()
+
+
+def run(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Any) -> None:
+    """Lazy listener: answer a question or add a definition, then respond ephemerally."""
+    parsed = parse(command.get("text", ""))
+    if parsed.action == "ask":
+        ask(command, parsed.question, context, respond)
+    elif parsed.action == "define":
+        add_definition(command, parsed, context, client, respond)
+
+
+def ask(command: dict[str, Any], text: str, context: BoltContext, respond: Any) -> None:
+    services = services_in(context)
+    channel = command["channel_id"]
+    with reported(lambda message: respond(text=message), "answering /argot"):
+        text = text[:MAX_QUERY_CHARS]
+        version = services.active_version().version
+        hits = worth_showing(services.retriever().search(text, ANSWERS_SHOWN, channel=channel))
+        question = AskedQuestion(text=text, user=command["user_id"], channel=channel)
+        feedback = services.feedback
+        feedback.record_question(question)
+        for rank, hit in enumerate(hits, start=1):
+            # An ephemeral answer cannot be reacted to, so it has no message ts.
+            feedback.record_shown(ShownAnswer(question.query_id, hit.doc_id, rank, hit.score,
+                                              version, channel))
+        respond(**blocks.private_answer(hits, text))
+
+
+def add_definition(command: dict[str, Any], parsed: Parsed, context: BoltContext,
+                   client: WebClient, respond: Any) -> None:
+    services = services_in(context)
+    channel, user = command["channel_id"], command["user_id"]
+    with reported(lambda message: respond(text=message), "defining a term"):
+        private = is_private(client, channel)
+        entry = glossary_entry(parsed.term, parsed.definition, author=user, channel=channel,
+                               private=private, source=f"defined by <@{user}>")
+        define(services.ingestor(), entry)
+        log.info("%s defined %s in %s (%s)", user, entry.doc_id, channel,
+                 "private" if private else "public")
+        respond(text=blocks.defined(entry.title, private))

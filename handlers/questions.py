@@ -1,0 +1,88 @@
+"""Questions in words: a message that mentions the bot, or any message in a DM with it.
+
+Slack gets its acknowledgement at once; searching and posting happen in a lazy
+listener after it. A retried delivery of the same event is answered once.
+Messages that carry images are left to handlers/images.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from engine.feedback import AskedQuestion
+from engine.retrieval import MAX_QUERY_CHARS
+from handlers import blocks
+from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
+from handlers.context import services_in
+from handlers.failures import reported
+
+log = logging.getLogger("argot.handlers")
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
+
+
+def register(app: App) -> None:
+    app.event("app_mention", matchers=[is_question])(ack=acknowledge, lazy=[answer_question])
+    app.event("message", matchers=[is_direct_question])(ack=acknowledge, lazy=[answer_question])
+
+
+def acknowledge(ack: Any) -> None:
+    ack()
+
+
+def from_a_person(event: dict[str, Any]) -> bool:
+    return not event.get("bot_id") and event.get("subtype") in TEXT_SUBTYPES and "user" in event
+
+
+def carries_images(event: dict[str, Any]) -> bool:
+    return any(str(f.get("mimetype", "")).startswith("image/") for f in event.get("files") or ())
+
+
+def is_question(event: dict[str, Any]) -> bool:
+    return from_a_person(event) and not carries_images(event)
+
+
+def is_direct_question(event: dict[str, Any]) -> bool:
+    return event.get("channel_type") == "im" and is_question(event)
+
+
+def question_text(text: str, bot_user_id: str | None) -> str:
+    """The question without the bot's mention; other people's mentions stay."""
+    cleaned = MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text or "")
+    return " ".join(cleaned.split())
+
+
+def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltContext,
+                    client: WebClient) -> None:
+    """Lazy listener: answer in the question's thread (or reply with help if empty)."""
+    services = services_in(context)
+    channel = event["channel"]
+    thread_ts = event.get("thread_ts") or event["ts"]
+
+    def reply(text: str) -> None:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+    with reported(reply, "answering a question"):
+        feedback = services.feedback
+        if not feedback.claim_event(body.get("event_id") or f"message:{channel}:{event['ts']}"):
+            log.info("event %s was already handled; ignoring the retry", body.get("event_id"))
+            return
+        text = question_text(event.get("text", ""), context.bot_user_id)
+        if not text:
+            reply(blocks.EMPTY_QUESTION)
+            return
+        truncated = len(text) > MAX_QUERY_CHARS
+        text = text[:MAX_QUERY_CHARS]
+        version = services.active_version().version
+        hits = worth_showing(services.retriever().search(text, ANSWERS_SHOWN, channel=channel))
+        question = AskedQuestion(text=text, user=event["user"], channel=channel,
+                                 thread_ts=thread_ts)
+        post_answers(client, feedback, question, hits, model_version=version)
+        if truncated:
+            reply(blocks.TRUNCATED.format(limit=MAX_QUERY_CHARS))
