@@ -12,7 +12,8 @@ from engine.errors import IngestError
 from engine.sources import collect, fetch_url
 
 PAGES = {
-    "/page": ("text/html; charset=utf-8", b"<html><title>Lighthouse</title><body><p>Status page.</p></body></html>"),
+    "/page": ("text/html; charset=utf-8",
+              b"<html><title>Lighthouse</title><body><p>Status page.</p></body></html>"),
     "/notes.md": ("text/markdown", b"# Notes\n\nPlain notes."),
     "/file.pdf": ("application/pdf", b"%PDF-1.4"),
     "/huge": ("text/plain", b"x" * (6 * 1024 * 1024)),
