@@ -1,0 +1,173 @@
+"""Knowledge-engine benchmarks: query latency at 100,000 chunks, ingest throughput, and
+peak memory of a process answering questions with the default model.
+
+    .venv/bin/python bench/engine_bench.py latency --chunks 100000 --queries 200
+    .venv/bin/python bench/engine_bench.py ingest --docs 2353 --rounds 3
+    .venv/bin/python bench/engine_bench.py memory
+
+Latency is a whole `Retriever.search` (clean query, embed, Chroma HNSW, BM25, fusion,
+grouping into documents) as a ratio to the bare query embedding, both measured in the
+same run on the same questions. The 100,000 chunks are the shared Jargon File and
+Debian FAQ, each text repeated with a copy number and its vector jittered, so that the
+index holds 100,000 distinct entries without embedding the same text 40 times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.shared_corpus import corpus, faq_questions  # noqa: E402
+from engine.chunking import chunk_document  # noqa: E402
+from engine.embedders import SentenceTransformerEmbedder  # noqa: E402
+from engine.index import ChunkIndex, make_client  # noqa: E402
+from engine.ingest import Ingestor  # noqa: E402
+from engine.retrieval import Retriever  # noqa: E402
+from engine.types import Chunk, Document  # noqa: E402
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def build_big_index(embedder: SentenceTransformerEmbedder, target: int) -> ChunkIndex:
+    """The shared corpus, copied with jittered vectors until it holds `target` chunks."""
+    home = CACHE / f"big-{target}"
+    index = ChunkIndex(make_client(home), embedder.version)
+    if index.count() >= target:
+        print(f"reusing {index.count()} chunks in {home}", file=sys.stderr)
+        return index
+    docs = corpus()
+    base: list[tuple[Document, Chunk]] = [(d, c) for d in docs for c in chunk_document(d)]
+    print(f"embedding {len(base)} unique chunks", file=sys.stderr)
+    vectors = embedder.embed_documents([c.embedding_text for _, c in base])
+    rng = np.random.default_rng(7)
+    written, copy = 0, 0
+    while written < target:
+        take = base[: target - written]
+        chunks = [Chunk(doc_id=f"{d.doc_id}~{copy}" if copy else d.doc_id, position=c.position,
+                        text=c.text if not copy else f"{c.text} (copy {copy})", title=c.title,
+                        source=c.source) for d, c in take]
+        documents = {ch.doc_id: Document(doc_id=ch.doc_id, text="", title=ch.title, source=ch.source)
+                     for ch in chunks}
+        jitter = vectors[: len(take)] + (rng.normal(0, 0.02, (len(take), vectors.shape[1])) if copy else 0)
+        jitter = jitter / np.linalg.norm(jitter, axis=1, keepdims=True)
+        index.upsert(chunks, jitter.astype(np.float32), documents)
+        written += len(take)
+        copy += 1
+        print(f"indexed {written}/{target}", file=sys.stderr)
+    return index
+
+
+def latency(args: argparse.Namespace) -> None:
+    embedder = SentenceTransformerEmbedder()
+    index = build_big_index(embedder, args.chunks)
+    questions = [q for q, _ in faq_questions()][: args.queries]
+    retriever = Retriever(index, embedder)
+    for mode in ("dense", "bm25", "hybrid"):  # warm up: model, HNSW pages, BM25 build
+        retriever.search(questions[0], k=5, mode=mode)  # type: ignore[arg-type]
+    timings: dict[str, list[float]] = {"embed": [], "dense": [], "bm25": [], "hybrid": []}
+    for question in questions:  # interleaved, so machine noise hits every column alike
+        start = time.perf_counter()
+        embedder.embed_query(question)
+        timings["embed"].append(time.perf_counter() - start)
+        for mode in ("dense", "bm25", "hybrid"):
+            start = time.perf_counter()
+            retriever.search(question, k=5, mode=mode)  # type: ignore[arg-type]
+            timings[mode].append(time.perf_counter() - start)
+    base50 = statistics.median(timings["embed"])
+    print(f"\nQuery latency at {index.count():,} chunks, {len(questions)} questions, k=5\n")
+    print("| path | p50 ms | p95 ms | p50 ratio to bare embedding | p95 ratio |")
+    print("|---|---|---|---|---|")
+    base95 = percentile(timings["embed"], 95)
+    for name, values in timings.items():
+        p50, p95 = statistics.median(values), percentile(values, 95)
+        label = "bare query embedding" if name == "embed" else f"ask ({name})"
+        print(f"| {label} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / base50:.2f} | {p95 / base95:.2f} |")
+
+
+def ingest(args: argparse.Namespace) -> None:
+    embedder = SentenceTransformerEmbedder()
+    docs = corpus()[: args.docs]
+    texts = [c.embedding_text for d in docs for c in chunk_document(d)]
+    embedder.embed_documents(texts[:64])  # warm up
+    bare, full = [], []
+    for round_number in range(args.rounds):
+        start = time.perf_counter()
+        embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True)
+        bare.append(len(texts) / (time.perf_counter() - start))
+        with tempfile.TemporaryDirectory() as home:
+            index = ChunkIndex(make_client(Path(home)), f"ingest-{round_number}")
+            start = time.perf_counter()
+            report = Ingestor(index, embedder).ingest(docs)
+            full.append(report.chunks / (time.perf_counter() - start))
+    ratio = statistics.median(f / b for f, b in zip(full, bare, strict=True))
+    print(f"\nIngest throughput, {len(docs)} documents = {len(texts)} chunks, {args.rounds} rounds\n")
+    print("| path | median chunks/s |")
+    print("|---|---|")
+    print(f"| bare model.encode | {statistics.median(bare):.0f} |")
+    print(f"| argot ingest (chunk, hash, embed, write to Chroma) | {statistics.median(full):.0f} |")
+    print(f"\nMedian per-round ratio ingest / bare encode: **{ratio:.2f}**")
+
+
+MEMORY_CHILD = """
+import os, resource, sys, json
+sys.path.insert(0, {repo!r})
+from bot.services import Services
+from bot.settings import Settings
+services = Services(Settings.from_mapping({{"ARGOT_HOME": {home!r}}}))
+services.ingestor().ingest(__import__("engine.sources", fromlist=["collect"]).collect([{kb!r}]).documents)
+questions = [json.loads(l)["query"] for l in open({questions!r}) if l.strip()]
+retriever = services.retriever()
+for q in questions:
+    retriever.search(q, k=5)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(args: argparse.Namespace) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as home:
+        code = MEMORY_CHILD.format(repo=str(repo), home=home, kb=str(repo / "bot/demo/kb"),
+                                   questions=str(repo / "bot/demo/questions.jsonl"))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
+    print(f"\nPeak RSS of a process that ingests the demo KB and answers its questions "
+          f"(default MiniLM, hybrid): **{peak_mb:.0f} MB**")
+    del resource
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--chunks", type=int, default=100_000)
+    lat.add_argument("--queries", type=int, default=112)
+    lat.set_defaults(run=latency)
+    ing = sub.add_parser("ingest")
+    ing.add_argument("--docs", type=int, default=2353)
+    ing.add_argument("--rounds", type=int, default=3)
+    ing.set_defaults(run=ingest)
+    mem = sub.add_parser("memory")
+    mem.set_defaults(run=memory)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
