@@ -15,24 +15,23 @@ Typical use::
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import payloads, readmodel
-from .constants import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET
-from .events import NOW, Delivery, EventSender, SignedRequest, Signing
-from .files import add_file, file_info, share_file, stored_file
-from .routes import Call, SlackFront, SlashContext, record_response
+from . import readmodel
+from .constants import BOT_TOKEN, SIGNING_SECRET
+from .events import EventSender
+from .files import add_file, file_info, note_channel, stored_file
+from .humans import HumanActions
+from .routes import Call, SlackFront
 from .server import HttpServer, Route
 from .workspace import Workspace
 
 T = TypeVar("T")
 
 
-class SlackEmulator:
+class SlackEmulator(HumanActions):
     """A fake Slack Web API and Events API sender on 127.0.0.1, for tests and the playground."""
 
     def __init__(
@@ -97,9 +96,7 @@ class SlackEmulator:
     def add_user(self, name: str, *, real_name: str | None = None, is_admin: bool = False) -> str:
         return self.workspace.add_user(name, real_name=real_name, is_admin=is_admin)
 
-    def add_channel(
-        self, name: str, *, private: bool = False, members: list[str] | None = None
-    ) -> str:
+    def add_channel(self, name: str, *, private: bool = False, members: list[str] | None = None) -> str:
         """A public "C…" or private "G…" channel; the bot is always a member."""
         return self.workspace.add_channel(name, private=private, members=members)
 
@@ -122,22 +119,25 @@ class SlackEmulator:
         content: bytes,
         name: str,
         mimetype: str | None = None,
-        user: str = "",
+        user: str | None = None,
         channel: str | None = None,
         *,
         title: str | None = None,
     ) -> dict[str, Any]:
-        """Store a file a human uploaded; returns the Slack file object to attach to a
-        message with ``post_user_message(files=[...])``."""
+        """Store a file a human uploaded (``user``, default alice) and return the Slack file
+        object, to attach with ``post_user_message(files=[...])``. The mimetype defaults
+        from the name; ``channel`` lists the file there before any message shares it."""
         owner = user or self.user_id("alice")
         fid = add_file(self.workspace, content, name, mimetype, owner, title=title)
         if channel:
-            with self.workspace.changed:
-                stored_file(self.workspace, fid).meta["channels"].append(channel)
+            note_channel(self.workspace, fid, channel)
         return file_info(self.workspace, fid)
 
     def serve_file_as(
-        self, file_id: str, body: bytes, content_type: str = "text/html; charset=utf-8",
+        self,
+        file_id: str,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
         status: int = 200,
     ) -> None:
         """Make authorised downloads of ``file_id`` answer this instead of its bytes."""
@@ -165,158 +165,18 @@ class SlackEmulator:
             self.front.calls.clear()
 
     def fail_next(
-        self, method: str, status: int = 429, *, retry_after: int | None = 1, times: int = 1,
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        retry_after: int | None = 1,
+        times: int = 1,
         reset: bool = False,
     ) -> None:
         """Answer the next ``times`` calls to ``method`` with ``status`` (429 carries
         Retry-After) or, with ``reset=True``, drop the connection. ``method`` is a Web API
         method, "*" for any, or FILE_DOWNLOAD / FILE_UPLOAD / RESPONSE_URL."""
         self.front.fail_next(method, status, retry_after=retry_after, times=times, reset=reset)
-
-    # -- humans acting, delivered to the bot ----------------------------------------------
-
-    def post_user_message(
-        self,
-        channel: str,
-        user: str,
-        text: str,
-        files: Sequence[dict[str, Any] | str] | None = None,
-        thread_ts: str | None = None,
-        *,
-        deliver: bool = True,
-        signing: Signing = NOW,
-    ) -> Delivery:
-        """Record a human's message, then send the event Slack would: ``app_mention`` for a
-        mention in a channel, ``message`` (channel_type "im") in a DM, nothing otherwise."""
-        ws = self.workspace
-        file_ids = [f if isinstance(f, str) else f["id"] for f in files or []]
-        with ws.changed:
-            cid = ws.resolve_channel(channel)
-            kind = ws.channel_type(cid)
-            msg = ws.post(cid, user, text, thread_ts=thread_ts, files=file_ids or None,
-                          client_msg_id=str(uuid.uuid4()))
-            for fid in file_ids:
-                share_file(ws, fid, cid, msg["ts"], msg.get("thread_ts"))
-        msg["channel"] = cid
-        if kind == "im":
-            event = payloads.message_event(msg, cid, "im")
-        elif f"<@{BOT_USER_ID}>" in text:
-            event = payloads.message_event(msg, cid, "app_mention")
-        else:
-            return Delivery(None, message=msg)
-        return self._deliver_json(payloads.envelope(event), deliver, signing, msg)
-
-    def add_reaction(
-        self, user: str, channel: str, ts: str, name: str, *, deliver: bool = True,
-        signing: Signing = NOW,
-    ) -> Delivery:
-        return self._react(user, channel, ts, name, True, deliver, signing)
-
-    def remove_reaction(
-        self, user: str, channel: str, ts: str, name: str, *, deliver: bool = True,
-        signing: Signing = NOW,
-    ) -> Delivery:
-        return self._react(user, channel, ts, name, False, deliver, signing)
-
-    def _react(
-        self, user: str, channel: str, ts: str, name: str, add: bool, deliver: bool,
-        signing: Signing,
-    ) -> Delivery:
-        cid = self.workspace.resolve_channel(channel)
-        item_user = self.workspace.react(cid, ts, user, name, add=add)
-        kind = "reaction_added" if add else "reaction_removed"
-        event = payloads.reaction_event(kind, user, cid, ts, name, item_user)
-        msg = {**self.workspace.message(cid, ts), "channel": cid}
-        return self._deliver_json(payloads.envelope(event), deliver, signing, msg)
-
-    def slash_command(
-        self, user: str, channel: str, command: str = "/argot", text: str = "", *,
-        deliver: bool = True, signing: Signing = NOW,
-    ) -> Delivery:
-        """Invoke a slash command; the bot's ack body and anything it posts to the
-        response_url show up as ephemeral (or in-channel) messages."""
-        ws = self.workspace
-        cid = ws.resolve_channel(channel)
-        context = SlashContext(cid, user)
-        key = uuid.uuid4().hex
-        self.front.slash_contexts[key] = context
-        form = payloads.slash_command_form(
-            ws.user(user), ws.channel_info(cid), command, text, f"{self.base_url}response/{key}"
-        )
-        delivery = self._deliver(self._sender().build_form(form, signing), deliver)
-        if delivery.status == 200 and delivery.body.strip():
-            try:
-                answer = delivery.json()
-            except ValueError:
-                answer = {"text": delivery.body}
-            if isinstance(answer, dict):
-                record_response(ws, context, answer)
-        return delivery
-
-    def click_button(
-        self, user: str, channel: str, ts: str, action_id: str, value: str = "", *,
-        block_id: str = "", deliver: bool = True, signing: Signing = NOW,
-    ) -> Delivery:
-        """A ``block_actions`` interaction on a button of the message at ``ts``."""
-        ws = self.workspace
-        cid = ws.resolve_channel(channel)
-        msg = ws.message(cid, ts)
-        key = uuid.uuid4().hex
-        self.front.slash_contexts[key] = SlashContext(cid, user)
-        action = {"type": "button", "action_id": action_id, "block_id": block_id,
-                  "value": value, "text": {"type": "plain_text", "text": value}}
-        payload = payloads.block_action_payload(
-            ws.user(user), ws.channel_info(cid), msg, action, f"{self.base_url}response/{key}"
-        )
-        request = self._sender().build_form({"payload": json.dumps(payload)}, signing)
-        return self._deliver(request, deliver, msg)
-
-    def send_event(
-        self, event: dict[str, Any], *, deliver: bool = True, signing: Signing = NOW
-    ) -> Delivery:
-        """Deliver any inner event (e.g. ``app_home_opened``) in a fresh envelope."""
-        return self._deliver_json(payloads.envelope(event), deliver, signing, None)
-
-    def url_verification(self, challenge: str | None = None) -> Delivery:
-        """Slack's handshake when a request URL is saved; the bot must echo the challenge."""
-        payload = payloads.url_verification_payload(challenge or uuid.uuid4().hex)
-        return self._deliver_json(payload, True, NOW, None)
-
-    def redeliver(
-        self, delivery: Delivery, retry_num: int = 1, reason: str = "http_timeout"
-    ) -> Delivery:
-        """Send the same payload again (same event_id) with Slack's retry headers."""
-        if delivery.request is None:
-            raise ValueError("Nothing was built for this delivery, so nothing can be resent.")
-        signing = Signing(retry_num=retry_num, retry_reason=reason)
-        request = self._sender().resign(delivery.request, signing)
-        return self._deliver(request, True, delivery.message)
-
-    def _sender(self) -> EventSender:
-        if self.events is None:
-            raise RuntimeError(
-                "No bot to deliver to. Call emulator.connect(request_url, signing_secret) "
-                "first, or pass deliver=False."
-            )
-        return self.events
-
-    def _deliver_json(
-        self, payload: dict[str, Any], deliver: bool, signing: Signing,
-        message: dict[str, Any] | None,
-    ) -> Delivery:
-        if not deliver and self.events is None:
-            return Delivery(None, message=message)
-        return self._deliver(self._sender().build_json(payload, signing), deliver, message)
-
-    def _deliver(
-        self, request: SignedRequest, deliver: bool, message: dict[str, Any] | None = None
-    ) -> Delivery:
-        # Never called with the workspace lock held: the bot may call back synchronously.
-        if not deliver:
-            return Delivery(request, message=message)
-        delivery = self._sender().send(request)
-        delivery.message = message
-        return delivery
 
     # -- reading and waiting -------------------------------------------------------------
 
@@ -331,7 +191,7 @@ class SlackEmulator:
     def message(self, channel: str, ts: str) -> dict[str, Any]:
         return self.workspace.message(channel, ts)
 
-    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict]:
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict[str, Any]]:
         return readmodel.ephemerals(self.workspace, channel, user)
 
     def channel_history(self, channel: str, *, viewer: str | None = None) -> list[dict[str, Any]]:
@@ -358,14 +218,17 @@ class SlackEmulator:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     recent = [(c.method, c.params) for c in self.front.calls[-5:]]
-                    raise TimeoutError(
-                        f"Waited {timeout}s for {what or 'a condition'}; last calls: {recent}"
-                    )
+                    raise TimeoutError(f"Waited {timeout}s for {what or 'a condition'}; last calls: {recent}")
                 self.workspace.changed.wait(remaining)
 
     def wait_for_messages(
-        self, channel: str, thread_ts: str | None = None, count: int = 1, timeout: float = 10.0,
-        *, user: str | None = None,
+        self,
+        channel: str,
+        thread_ts: str | None = None,
+        count: int = 1,
+        timeout: float = 10.0,
+        *,
+        user: str | None = None,
     ) -> list[dict[str, Any]]:
         """Wait until ``messages(channel, thread_ts)`` (from ``user``, if given) has at
         least ``count`` entries, and return them all."""
@@ -381,7 +244,8 @@ class SlackEmulator:
         """Long-poll helper: the new version once it differs from ``since_version``,
         or the same version after ``timeout``."""
         try:
-            return self.wait_for(lambda: self.version if self.version != since_version else 0,
-                                 timeout, "a change")
+            return self.wait_for(
+                lambda: self.version if self.version != since_version else 0, timeout, "a change"
+            )
         except TimeoutError:
             return self.version

@@ -131,7 +131,9 @@ class EventSender:
     def send(self, request: SignedRequest) -> Delivery:
         """POST it and return the bot's answer; connection errors propagate (httpx)."""
         response = httpx.post(
-            request.url, content=request.body.encode(), headers=request.headers,
+            request.url,
+            content=request.body.encode(),
+            headers=request.headers,
             timeout=self.timeout,
         )
         return Delivery(request, response.status_code, response.text, dict(response.headers))

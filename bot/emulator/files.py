@@ -118,18 +118,26 @@ def file_info(ws: Workspace, file_id: str) -> dict[str, Any]:
     return meta
 
 
-def share_file(ws: Workspace, file_id: str, channel: str, ts: str, thread_ts: str | None) -> None:
-    """Note where a file was shared, as files.info's `shares` and channel lists show it."""
+def note_channel(ws: Workspace, file_id: str, channel: str) -> str:
+    """List the file under the channel's kind (`channels`, `groups` or `ims`); returns its id."""
     with ws.changed:
         meta = stored_file(ws, file_id).meta
         cid = ws.resolve_channel(channel)
-        kind = ws.channel_type(cid)
-        visibility = "public" if kind == "channel" else "private"
+        key = {"channel": "channels", "group": "groups", "im": "ims"}[ws.channel_type(cid)]
+        if cid not in meta[key]:
+            meta[key].append(cid)
+        ws.touch()
+        return cid
+
+
+def share_file(ws: Workspace, file_id: str, channel: str, ts: str, thread_ts: str | None) -> None:
+    """Note where a file was shared, as files.info's `shares` and channel lists show it."""
+    with ws.changed:
+        cid = note_channel(ws, file_id, channel)
+        visibility = "public" if ws.channel_type(cid) == "channel" else "private"
         share: dict[str, Any] = {"ts": ts, "channel_name": ws.channels[cid].get("name", "")}
         if thread_ts:
             share["thread_ts"] = thread_ts
+        meta = stored_file(ws, file_id).meta
         meta["shares"].setdefault(visibility, {}).setdefault(cid, []).append(share)
-        key = {"channel": "channels", "group": "groups", "im": "ims"}[kind]
-        if cid not in meta[key]:
-            meta[key].append(cid)
         ws.touch()

@@ -69,9 +69,7 @@ def message_event(message: dict[str, Any], channel: str, kind: str) -> dict[str,
     return event
 
 
-def reaction_event(
-    kind: str, user: str, channel: str, ts: str, name: str, item_user: str
-) -> dict[str, Any]:
+def reaction_event(kind: str, user: str, channel: str, ts: str, name: str, item_user: str) -> dict[str, Any]:
     """``reaction_added`` or ``reaction_removed`` on a message."""
     return {
         "type": kind,
@@ -118,8 +116,7 @@ def block_action_payload(
     """A ``block_actions`` interaction (a button click on a message)."""
     return {
         "type": "block_actions",
-        "user": {"id": user["id"], "username": user["name"], "name": user["name"],
-                 "team_id": TEAM_ID},
+        "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": TEAM_ID},
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
         "container": {

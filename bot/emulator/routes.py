@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, quote
 from . import webapi
 from .constants import BOT_USER_ID, SlackError
 from .files import stored_file
+from .params import decode_json_fields
 from .server import HttpRequest, HttpResponse, HttpServer
 from .workspace import Workspace
 
@@ -82,14 +83,18 @@ class SlackFront:
             self.ws.changed.notify_all()
 
     def fail_next(
-        self, method: str, status: int = 429, *, retry_after: int | None = 1, times: int = 1,
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        retry_after: int | None = 1,
+        times: int = 1,
         reset: bool = False,
     ) -> None:
         """Queue faults for the next ``times`` calls of ``method`` ("*": any Web API method)."""
         with self._faults_lock:
             queue = self._faults.setdefault(method, deque())
-            queue.extend(Fault(status, retry_after if status == 429 else None, reset)
-                         for _ in range(times))
+            queue.extend(Fault(status, retry_after if status == 429 else None, reset) for _ in range(times))
 
     def _take_fault(self, method: str) -> HttpResponse | None:
         with self._faults_lock:
@@ -110,10 +115,13 @@ class SlackFront:
 
     def api(self, request: HttpRequest) -> HttpResponse:
         method = request.path.removeprefix("/api/")
-        params = _params(request)
+        try:
+            params = _params(request)
+        except ValueError:
+            return HttpResponse.json({"ok": False, "error": "invalid_json"})
         token = request.bearer_token() or params.pop("token", None)
         params.pop("token", None)
-        self.record(method, webapi.decode_json_fields(params))
+        self.record(method, decode_json_fields(params))
         fault = self._take_fault(method)
         if fault is not None:
             return fault
@@ -143,7 +151,9 @@ class SlackFront:
             return HttpResponse(status, body, content_type)
         name = stored.meta["name"]
         return HttpResponse(
-            200, stored.content, stored.meta["mimetype"],
+            200,
+            stored.content,
+            stored.meta["mimetype"],
             {"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
@@ -193,7 +203,7 @@ def record_response(ws: Workspace, context: SlashContext, payload: dict[str, Any
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
-    """Query string plus the body, whichever way it was encoded."""
+    """Query string plus the body, whichever way it was encoded; ValueError if unreadable."""
     params: dict[str, Any] = dict(request.query)
     content_type = (request.header("content-type") or "").lower()
     if "application/json" in content_type and request.body:

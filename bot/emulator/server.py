@@ -49,16 +49,12 @@ class HttpResponse:
     reset: bool = False
 
     @classmethod
-    def json(
-        cls, data: Any, status: int = 200, headers: dict[str, str] | None = None
-    ) -> HttpResponse:
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
         body = json.dumps(data).encode()
         return cls(status, body, "application/json; charset=utf-8", dict(headers or {}))
 
     @classmethod
-    def html(
-        cls, page: str, status: int = 200, headers: dict[str, str] | None = None
-    ) -> HttpResponse:
+    def html(cls, page: str, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
         return cls(status, page.encode(), "text/html; charset=utf-8", dict(headers or {}))
 
     @classmethod
@@ -103,8 +99,10 @@ class HttpServer:
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="slack-emulator-http", daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="slack-emulator-http",
+            daemon=True,
         )
         self._thread.start()
 
@@ -149,9 +147,7 @@ def _make_handler(server: HttpServer) -> type[BaseHTTPRequestHandler]:
                 response = HttpResponse.text(f"emulator error: {exc!r}", 500)
             if response.reset:
                 # SO_LINGER 0 makes close() send RST: the client sees "connection reset".
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 self.close_connection = True
                 return

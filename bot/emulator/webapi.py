@@ -8,7 +8,6 @@ as ``blocks`` or ``metadata`` as JSON strings) or as a JSON body (real types), a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -23,79 +22,14 @@ from .constants import (
     SlackError,
 )
 from .files import PendingUpload, add_file, file_info, share_file, stored_file
+from .params import Params, page
 from .workspace import Workspace
-
-JSON_FIELDS = ("blocks", "attachments", "metadata", "files")
-
-
-class Params:
-    """Typed access to one call's parameters, raising Slack's error codes when they are bad."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        value = self.raw.get(name)
-        return default if value in (None, "") else str(value)
-
-    def need(self, name: str, error: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise SlackError(error)
-        return value
-
-    def json(self, name: str, error: str) -> Any:
-        """A structured field, decoding it when it came as a JSON string (form bodies)."""
-        value = self.raw.get(name)
-        if isinstance(value, str):
-            if not value:
-                return None
-            try:
-                return json.loads(value)
-            except ValueError as exc:
-                raise SlackError(error) from exc
-        return value
-
-    def flag(self, name: str) -> bool:
-        value = self.raw.get(name)
-        return value is True or str(value).lower() in ("1", "true")
-
-    def number(self, name: str, default: int) -> int:
-        value = self.raw.get(name)
-        try:
-            return int(value) if value not in (None, "") else default
-        except (TypeError, ValueError) as exc:
-            raise SlackError("invalid_arguments") from exc
-
-
-def decode_json_fields(params: dict[str, Any]) -> dict[str, Any]:
-    """A copy with JSON-string fields parsed, so recorded calls read the same either way."""
-    out = dict(params)
-    for name in JSON_FIELDS:
-        if isinstance(out.get(name), str):
-            try:
-                out[name] = json.loads(out[name])
-            except ValueError:
-                pass
-    return out
-
-
-def _page(items: list[Any], p: Params) -> tuple[list[Any], str]:
-    """Cursor pagination as Slack does it: an opaque cursor, "" when there is no more."""
-    limit = max(1, p.number("limit", 100))
-    cursor = p.text("cursor") or "offset_0"
-    try:
-        start = int(cursor.removeprefix("offset_"))
-    except ValueError as exc:
-        raise SlackError("invalid_cursor") from exc
-    end = start + limit
-    return items[start:end], (f"offset_{end}" if end < len(items) else "")
 
 
 def _messages_page(messages: list[dict[str, Any]], p: Params) -> dict[str, Any]:
-    page, cursor = _page(messages, p)
+    items, cursor = page(messages, p)
     metadata = {"next_cursor": cursor}
-    return {"messages": page, "has_more": bool(cursor), "response_metadata": metadata}
+    return {"messages": items, "has_more": bool(cursor), "response_metadata": metadata}
 
 
 def _metadata(p: Params) -> dict[str, Any] | None:
@@ -143,9 +77,7 @@ def chat_post_message(ws: Workspace, p: Params) -> dict[str, Any]:
                 ws.find(channel, thread_ts)
             except SlackError as exc:
                 raise SlackError("thread_not_found") from exc
-        msg = ws.post(
-            channel, BOT_USER_ID, text, thread_ts=thread_ts, metadata=_metadata(p), **content
-        )
+        msg = ws.post(channel, BOT_USER_ID, text, thread_ts=thread_ts, metadata=_metadata(p), **content)
     return {"channel": channel, "ts": msg["ts"], "message": msg}
 
 
@@ -250,16 +182,22 @@ def files_complete_upload_external(ws: Workspace, p: Params) -> dict[str, Any]:
             if upload is None or upload.content is None:
                 raise SlackError("file_not_found")
             title = entry.get("title") or upload.filename
-            add_file(ws, upload.content, upload.filename, None, BOT_USER_ID, title=title,
-                     file_id=upload.file_id)
+            add_file(
+                ws, upload.content, upload.filename, None, BOT_USER_ID, title=title, file_id=upload.file_id
+            )
             del ws.uploads[upload.file_id]
             done.append({"id": upload.file_id, "title": title})
         thread_ts = p.text("thread_ts")
         for channel in channel_ids:
             cid = ws.resolve_channel(channel)
             msg = ws.post(
-                cid, BOT_USER_ID, p.text("initial_comment", "") or "", thread_ts=thread_ts,
-                files=[f["id"] for f in done], upload=True, blocks=_content(p)["blocks"],
+                cid,
+                BOT_USER_ID,
+                p.text("initial_comment", "") or "",
+                thread_ts=thread_ts,
+                files=[f["id"] for f in done],
+                upload=True,
+                blocks=_content(p)["blocks"],
             )
             for f in done:
                 share_file(ws, f["id"], cid, msg["ts"], msg.get("thread_ts"))

@@ -97,9 +97,7 @@ class Workspace:
             self.touch()
             return uid
 
-    def add_channel(
-        self, name: str, *, private: bool = False, members: list[str] | None = None
-    ) -> str:
+    def add_channel(self, name: str, *, private: bool = False, members: list[str] | None = None) -> str:
         with self.changed:
             cid = self.new_id("G" if private else "C")
             self.channels[cid] = {
