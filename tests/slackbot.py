@@ -23,6 +23,8 @@ TEAM_KB = [
     Document("services/phoenix", "Project Phoenix is the rewrite of the billing platform. "
              "Phoenix replaces the old invoicing monolith and ships in the spring.",
              title="Project Phoenix", url="https://wiki.example/phoenix"),
+    Document("runbooks/phoenix-cutover", "The Phoenix cutover runbook: how billing moves from "
+             "the invoicing monolith to Phoenix, step by step.", title="Phoenix cutover runbook"),
     Document("teams/gtq", "The golden ticket queue (GTQ) holds customer escalations that skip "
              "the normal support line. The support leads own the golden ticket queue.",
              title="Golden ticket queue", source="kb/teams/gtq.md"),
@@ -72,6 +74,18 @@ class Bot:
                                                user=BOT_USER_ID)
         return delivery, replies
 
+    def eventually(self, predicate: Any, what: str, timeout: float = 10.0) -> Any:
+        """Poll `predicate` (e.g. a feedback-store query, which the emulator cannot see
+        change) until it is truthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout}s for {what}")
+            time.sleep(0.02)
+
     def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
         """Wait until the emulator has seen no change for `quiet` seconds."""
         deadline = time.monotonic() + timeout
@@ -106,3 +120,49 @@ def running_bot(services: Services, slack: SlackEmulator | None = None) -> Itera
         http.stop()
         if own_slack:
             slack.stop()
+
+
+class RecordingClient:
+    """Stands in for slack_sdk's WebClient in handler unit tests: records every call."""
+
+    def __init__(self, private_channels: tuple[str, ...] = ()) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.private_channels = private_channels
+        self._ts = 1000
+
+    def _record(self, method: str, kwargs: dict[str, Any]) -> None:
+        self.calls.append((method, kwargs))
+
+    def posted(self) -> list[dict[str, Any]]:
+        return [kwargs for method, kwargs in self.calls if method == "chat.postMessage"]
+
+    def chat_postMessage(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("chat.postMessage", kwargs)
+        self._ts += 1
+        return {"ok": True, "channel": kwargs["channel"], "ts": f"{self._ts}.000100"}
+
+    def chat_postEphemeral(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("chat.postEphemeral", kwargs)
+        return {"ok": True, "message_ts": "1.0"}
+
+    def conversations_info(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("conversations.info", kwargs)
+        channel = kwargs["channel"]
+        return {"ok": True, "channel": {"id": channel, "is_private": channel in self.private_channels}}
+
+
+def bolt_context(services: Services) -> Any:
+    """The context a callback gets inside the app: the services, and who the bot is."""
+    from slack_bolt import BoltContext
+
+    from handlers.context import Shared
+
+    return BoltContext({"argot": Shared(services), "bot_user_id": BOT_USER_ID, "bot_id": "BBOT"})
+
+
+def mention_event(text: str, *, channel: str = "C1", user: str = "U1", ts: str = "100.000001",
+                  event_id: str = "Ev1", **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(body, event) of an app_mention as Slack delivers it."""
+    event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
+             "channel": channel, "event_ts": ts, **extra}
+    return {"type": "event_callback", "event_id": event_id, "event": event}, event
