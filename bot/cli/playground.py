@@ -1,0 +1,49 @@
+"""`argot demo`: the local playground on the demo knowledge base (see bot/playground/)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import webbrowser
+from typing import Any
+
+from bot.cli.common import say
+from bot.services import Services
+from engine.errors import ArgotError
+
+DEFAULT_PORT = 8765
+
+
+def cmd_demo(args: argparse.Namespace, services: Services) -> int:
+    from bot.playground import Playground
+    from bot.playground.demo import KNOWLEDGE_BASE, load_demo
+
+    say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
+    report = load_demo(services, say)
+    say(f"demo knowledge base: {report.summary()}")
+    say(f"loading model version {services.active_version().version} …")
+    services.retriever()  # the first question should not wait for the model
+    try:
+        playground = Playground(services, port=args.port).start()
+    except OSError as exc:
+        raise ArgotError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+                         "pick another --port") from None
+    print(f"Argot playground: {playground.url}  (Ctrl-C stops it)", flush=True)
+    if not args.no_browser:
+        webbrowser.open(playground.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        say("stopping the playground")
+    finally:
+        playground.stop()
+    return 0
+
+
+def register(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="the local playground: one Slack channel in your browser, "
+                                       "the real bot behind it, no Slack workspace needed")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT,
+                      help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    demo.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    demo.set_defaults(run=cmd_demo)

@@ -1,0 +1,87 @@
+"""`Playground`: the emulator, the real Bolt app in HTTP mode, and the page, wired together.
+
+The Bolt app is built exactly as `argot serve --http` builds it (`bot.app.build_app`);
+only the three Slack settings change: the emulator's bot token and signing secret, and
+its Web API URL. The emulator serves the page on its own port, so one URL is all a
+newcomer needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.app import build_app
+from bot.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
+from bot.playground.learning import LearningRuns
+from bot.playground.page import PageRoutes
+from bot.serving import HttpBot
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+CHANNEL = "general"
+PERSON = "alice"
+
+
+class Playground:
+    """One Slack channel on 127.0.0.1, with the real bot in it.
+
+    Example:
+        >>> with Playground(services, port=8765) as playground:
+        ...     print(playground.url)   # open it in a browser
+
+    Args:
+        services: the bot's services (index, feedback store, models).
+        port: where the page and the emulated Slack listen; 0 picks a free port.
+        learning: the learning runner behind "learn now" (tests pass their own).
+    """
+
+    def __init__(self, services: Services, *, port: int = 0,
+                 learning: LearningRuns | None = None) -> None:
+        self.services = services
+        self.slack = SlackEmulator(port=port)
+        self.learning = learning or LearningRuns(services)
+        self.http: HttpBot | None = None
+        PageRoutes(self).install(self.slack)
+
+    @property
+    def channel(self) -> str:
+        return self.slack.channel_id(CHANNEL)
+
+    @property
+    def person(self) -> str:
+        """Who the page's visitor is in the emulated workspace."""
+        return self.slack.user_id(PERSON)
+
+    @property
+    def url(self) -> str:
+        return self.slack.base_url
+
+    def start(self) -> Playground:
+        """Start the emulator, then the bot (its `auth.test` needs the emulator up).
+
+        Raises OSError when the port is taken."""
+        self.slack.start()
+        settings = replace(self.services.settings, slack_bot_token=BOT_TOKEN,
+                           slack_signing_secret=SIGNING_SECRET, slack_api_url=self.slack.api_url)
+        try:
+            app = build_app(settings, self.services)
+            self.http = HttpBot(app, host="127.0.0.1", port=0).start()
+        except BaseException:
+            self.slack.stop()
+            raise
+        self.slack.connect(self.http.events_url, SIGNING_SECRET)
+        return self
+
+    def stop(self) -> None:
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
+        self.slack.stop()
+
+    def __enter__(self) -> Playground:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,253 @@
+"""The playground: the page's actions reach the real bot as Slack events, and what the bot
+posts reaches the page.
+
+The fast tests drive the page's HTTP endpoints with a fake embedder; the browser test at
+the end drives the real page in headless Chromium with the bundled MiniLM on the demo
+knowledge base, and saves screenshots under test-artifacts/playground/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.emulator import BOT_USER_ID
+from bot.playground import Playground
+from bot.playground.learning import NOT_BUILT, LearningRuns
+from bot.playground.page import as_mention
+from bot.services import Services
+from engine.feedback import Vote
+from tests.conftest import REPO
+from tests.slackbot import load_team_kb, payload
+
+ARTIFACTS = REPO / "test-artifacts" / "playground"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def png(colour: tuple[int, int, int] = (30, 70, 220)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (48, 48), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
+def cycle_report(tmp_path: Path) -> Callable[[], dict[str, Any]]:
+    """A stand-in for the learning loop: the report of PRODUCT.md and a picture."""
+
+    def cycle() -> dict[str, Any]:
+        picture = tmp_path / "star-map.png"
+        picture.write_bytes(png((200, 40, 40)))
+        return {"decision": "rejected", "reason": "held-out nDCG@10 0.61 → 0.60", "image": str(picture),
+                "active_version": "base", "candidate_version": "v0001", "pairs": 12,
+                "hard_negatives": 30, "metrics": {"active": {"ndcg@10": 0.61},
+                                                  "candidate": {"ndcg@10": 0.60}}}
+
+    return cycle
+
+
+@pytest.fixture
+def playground(services: Services, tmp_path: Path) -> Iterator[Playground]:
+    load_team_kb(services)
+    learning = LearningRuns(services, cycle=cycle_report(tmp_path))
+    with Playground(services, learning=learning) as running:
+        yield running
+
+
+@pytest.fixture
+def page(playground: Playground) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=playground.url, timeout=15) as client:
+        yield client
+
+
+def ask(page: httpx.Client, playground: Playground, text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Ask through the page; returns the question's ts and the bot's first answer(s)."""
+    answer = page.post("/playground/api/ask", json={"text": text})
+    assert answer.status_code == 200, answer.text
+    ts = answer.json()["ts"]
+    replies = playground.slack.wait_for_messages(playground.channel, ts, user=BOT_USER_ID)
+    return ts, replies
+
+
+def settle(playground: Playground, quiet: float = 0.4) -> None:
+    version, since = playground.slack.version, time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        if playground.slack.version != version:
+            version, since = playground.slack.version, time.monotonic()
+
+
+def test_the_page_and_its_assets_are_served(page: httpx.Client) -> None:
+    index = page.get("/")
+    assert index.status_code == 200 and "text/html" in index.headers["content-type"]
+    assert "# general" in index.text and "Learn now" in index.text
+    for asset in ("/playground/static/playground.js", "/playground/static/playground.css"):
+        assert page.get(asset).status_code == 200
+    assert page.get("/playground/static/../runner.py").status_code == 404
+    assert page.get("/favicon.ico").status_code == 404
+
+
+def test_a_question_on_the_page_is_answered_in_its_thread(page: httpx.Client,
+                                                          playground: Playground) -> None:
+    ts, replies = ask(page, playground, "what is Project Phoenix?")
+    assert payload(replies[0])["doc_id"] == "services/phoenix"
+    settle(playground)
+
+    channel = page.get("/playground/api/channel").json()
+    [question] = channel["messages"]
+    assert question["text"] == f"<@{BOT_USER_ID}> what is Project Phoenix?"
+    assert question["user"] == playground.person and question["ts"] == ts
+    best = question["replies"][0]
+    assert best["is_bot"] and best["rateable"]
+    assert "Project Phoenix" in best["blocks"][0]["text"]["text"]
+    assert channel["people"][BOT_USER_ID]["is_bot"]
+    assert "metadata" not in json.dumps(channel), "the page must not see message metadata"
+
+
+def test_typed_text_is_escaped_the_slack_way_and_mentions_the_bot() -> None:
+    escaped = "what is &lt;b&gt;RLQ&lt;/b&gt; &amp; co?"
+    assert as_mention("what is <b>RLQ</b> & co?") == f"<@{BOT_USER_ID}> {escaped}"
+    assert as_mention("hey @argot, what is RLQ?") == f"hey <@{BOT_USER_ID}>, what is RLQ?"
+    assert as_mention("") == f"<@{BOT_USER_ID}>"
+
+
+def test_thumbs_on_the_page_are_votes_and_a_second_click_withdraws(page: httpx.Client,
+                                                                   playground: Playground) -> None:
+    _, [best, *_] = ask(page, playground, "what is Project Phoenix?")
+    query_id, feedback, me = payload(best)["query_id"], playground.services.feedback, playground.person
+
+    assert page.post("/playground/api/react", json={"ts": best["ts"], "name": "+1"}).json()["added"]
+    eventually(lambda: feedback.votes_for(query_id), what="the vote")
+    assert feedback.votes_for(query_id) == [Vote(query_id, "services/phoenix", me, 1)]
+
+    assert not page.post("/playground/api/react", json={"ts": best["ts"], "name": "+1"}).json()["added"]
+    eventually(lambda: not feedback.votes_for(query_id), what="the withdrawal")
+    assert page.post("/playground/api/react", json={"ts": "1.000", "name": "+1"}).status_code == 404
+
+
+def test_thumbs_down_on_the_page_brings_alternatives(page: httpx.Client, playground: Playground) -> None:
+    ts, [best, *_] = ask(page, playground, "what is Project Phoenix?")
+    settle(playground)
+    shown = len(page.get("/playground/api/channel").json()["messages"][0]["replies"])
+
+    page.post("/playground/api/react", json={"ts": best["ts"], "name": "-1"})
+    playground.slack.wait_for_messages(playground.channel, ts, count=shown + 1, user=BOT_USER_ID)
+    settle(playground)
+    replies = page.get("/playground/api/channel").json()["messages"][0]["replies"]
+    assert len(replies) > shown and all(r["rateable"] for r in replies[shown:])
+    assert "Another candidate" in replies[shown]["blocks"][1]["elements"][0]["text"]
+    thumbs = replies[0]["reactions"]
+    assert thumbs == [{"name": "-1", "count": 1, "mine": True}]
+
+
+def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client,
+                                                        playground: Playground) -> None:
+    version = page.get("/playground/api/channel").json()["version"]
+    answered: dict[str, Any] = {}
+
+    def poll() -> None:
+        started = time.monotonic()
+        answered["channel"] = page.get(f"/playground/api/channel?since={version}").json()
+        answered["seconds"] = time.monotonic() - started
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    time.sleep(0.3)
+    assert waiter.is_alive(), "the poll must wait for a change"
+    ask(page, playground, "what is a barnacle?")
+    waiter.join(timeout=10)
+    assert answered["channel"]["version"] > version and answered["seconds"] < 10
+    assert answered["channel"]["messages"][0]["text"].endswith("what is a barnacle?")
+
+
+def test_an_uploaded_image_is_shared_with_the_bot_and_shown(page: httpx.Client,
+                                                            playground: Playground) -> None:
+    picture = png()
+    answer = page.post("/playground/api/upload", params={"name": "diagram.png", "text": "what is this?"},
+                       content=picture, headers={"Content-Type": "image/png"})
+    assert answer.status_code == 200, answer.text
+    [message] = page.get("/playground/api/channel").json()["messages"]
+    assert message["text"] == f"<@{BOT_USER_ID}> what is this?"
+    [shared] = message["files"]
+    assert shared["name"] == "diagram.png" and shared["mimetype"] == "image/png"
+    assert page.get(shared["url"]).content == picture
+    stored = playground.slack.message(playground.channel, answer.json()["ts"])
+    assert [f["id"] for f in stored["files"]] == [shared["id"]]
+
+    refused = page.post("/playground/api/upload", params={"name": "notes.html"}, content=b"<script>",
+                        headers={"Content-Type": "text/html"})
+    assert refused.status_code == 415 and "Only images" in refused.json()["error"]
+
+
+def test_a_slash_command_on_the_page_answers_only_its_author(page: httpx.Client,
+                                                             playground: Playground) -> None:
+    assert page.post("/playground/api/ask", json={"text": "/argot help"}).status_code == 200
+    [help_message] = eventually(lambda: page.get("/playground/api/channel").json()["messages"],
+                                what="the help")
+    assert help_message["ephemeral"] and "Argot" in help_message["text"]
+
+
+def test_learn_now_runs_a_cycle_and_shows_its_report_and_star_map(page: httpx.Client,
+                                                                  playground: Playground) -> None:
+    started = page.post("/playground/api/learn")
+    assert started.status_code == 202 and started.json()["state"] == "running"
+    state = playground.learning.wait(10)
+    assert state["state"] == "done" and state["report"]["decision"] == "rejected"
+    assert state["message"].startswith("The new model was not better")
+    assert page.get("/playground/api/learn").json()["star_map"] == state["star_map"]
+    picture = page.get(state["star_map"])
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
+
+
+def test_learn_now_says_so_when_learning_is_not_built(services: Services,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.playground.learning.learning_cycle", lambda services: None)
+    with Playground(services) as playground, httpx.Client(base_url=playground.url) as page:
+        state = page.post("/playground/api/learn").json()
+        assert state["state"] == "unavailable" and state["message"] == NOT_BUILT
+        assert page.get("/playground/learning/star-map.png").status_code == 404
+
+
+def test_a_failed_learning_cycle_is_reported_not_hidden(services: Services) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("out of memory")
+
+    learning = LearningRuns(services, cycle=broken)
+    learning.start()
+    state = learning.wait(10)
+    assert state["state"] == "failed" and "out of memory" in state["message"]
+
+
+def test_the_page_says_when_the_bot_is_down(page: httpx.Client, playground: Playground) -> None:
+    assert playground.http is not None
+    playground.http.stop()
+    answer = page.post("/playground/api/ask", json={"text": "what is a barnacle?"})
+    assert answer.status_code == 502 and "did not answer" in answer.json()["error"]
+    playground.http = None
+
+
+def test_argot_demo_is_a_command() -> None:
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(["demo", "--port", "0", "--no-browser"])
+    assert args.port == 0 and args.no_browser and args.command == "demo"
