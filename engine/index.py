@@ -47,8 +47,8 @@ def make_client(home: Path, host: str | None = None, port: int | None = None) ->
                                "or that the server is running.") from exc
 
 
-def collection_name(version: str) -> str:
-    return f"{COLLECTION_PREFIX}{version}"[:63].rstrip("-._")
+def collection_name(version: str, prefix: str = COLLECTION_PREFIX) -> str:
+    return f"{prefix}{version}"[:63].rstrip("-._")
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,12 @@ def is_visible(metadata: dict[str, Any], channel: str | None) -> bool:
 class ChunkIndex:
     """One model version's collection of chunks. Callers pass their own vectors."""
 
-    def __init__(self, client: Any, version: str) -> None:
+    def __init__(self, client: Any, version: str, prefix: str = COLLECTION_PREFIX) -> None:
+        """`prefix` keeps other kinds of entries (images, CLIP texts) in collections of
+        their own, named `<prefix><version>`."""
         self.client = client
         self.version = version
-        self.name = collection_name(version)
+        self.name = collection_name(version, prefix)
         try:
             self._collection = client.get_or_create_collection(
                 self.name, embedding_function=None, metadata={"hnsw:space": "cosine"})
