@@ -38,6 +38,8 @@ class Settings:
     train_schedule: str = DEFAULT_TRAIN_SCHEDULE
     ops_channel: str | None = None
     min_new_ratings: int = 10
+    gold_queries: Path | None = None
+    gate_margin: float = 0.01
 
     @property
     def images_enabled(self) -> bool:
@@ -83,6 +85,8 @@ class Settings:
             ops_channel=get("ARGOT_OPS_CHANNEL"),
             min_new_ratings=parse_int("ARGOT_MIN_NEW_RATINGS", get("ARGOT_MIN_NEW_RATINGS"),
                                       10, 0, 10**9),
+            gold_queries=parse_path("ARGOT_GOLD_QUERIES", get("ARGOT_GOLD_QUERIES")),
+            gate_margin=parse_float("ARGOT_GATE_MARGIN", get("ARGOT_GATE_MARGIN"), 0.01, -1.0, 1.0),
         )
         settings.check()
         return settings
@@ -134,6 +138,28 @@ def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> 
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range {low}..{high}")
     return value
+
+
+def parse_float(name: str, raw: str | None, default: float, low: float, high: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is out of range {low}..{high}")
+    return value
+
+
+def parse_path(name: str, raw: str | None) -> Path | None:
+    """A file that must exist (the gold questions for the learning gate)."""
+    if raw is None:
+        return None
+    path = Path(raw).expanduser().resolve()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file")
+    return path
 
 
 def normalise_api_url(raw: str | None) -> str:

@@ -51,6 +51,12 @@ def collection_name(version: str, prefix: str = COLLECTION_PREFIX) -> str:
     return f"{prefix}{version}"[:63].rstrip("-._")
 
 
+def indexed_versions(client: Any) -> list[str]:
+    """The versions that have a collection (names cut at 63 characters stay cut)."""
+    names = [getattr(c, "name", c) for c in client.list_collections()]
+    return sorted(n.removeprefix(COLLECTION_PREFIX) for n in names if n.startswith(COLLECTION_PREFIX))
+
+
 @dataclass(frozen=True)
 class ChunkMatch:
     """A chunk that came back from a query, with its cosine similarity."""
@@ -186,6 +192,20 @@ class ChunkIndex:
             docs = got["documents"] if texts else [""] * len(metas)
             for text, meta in zip(docs, metas, strict=True):
                 yield chunk_from(text or "", meta), meta
+            offset += len(metas)
+
+    def iter_vectors(self, *, page: int = 2000
+                     ) -> Iterator[tuple[Chunk, dict[str, Any], np.ndarray]]:
+        """Every chunk with its stored vector (the learning loop mines and measures on them)."""
+        offset = 0
+        while True:
+            got = self._collection.get(include=["documents", "metadatas", "embeddings"],
+                                       limit=page, offset=offset)
+            metas = got["metadatas"] or []
+            if not metas:
+                return
+            for text, meta, vector in zip(got["documents"], metas, got["embeddings"], strict=True):
+                yield chunk_from(text or "", meta), meta, np.asarray(vector, dtype=np.float32)
             offset += len(metas)
 
     def generation(self) -> int:

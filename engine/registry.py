@@ -107,6 +107,32 @@ class ModelRegistry:
             self._write(state)
         return chosen
 
+    def publish(self, version: ModelVersion) -> ModelVersion:
+        """Register a version and make it active in one atomic write: a crash leaves
+        either the old state or the new one, never a registered-but-unswitched half."""
+        state = self._fresh_state()
+        state["versions"][version.version] = asdict(version)
+        if state["active"] != version.version:
+            state["history"] = [*state["history"], state["active"]][-20:]
+            state["active"] = version.version
+        self._write(state)
+        return version
+
+    def unregistered_dirs(self) -> list[Path]:
+        """Candidate folders no version points at: what a killed cycle leaves behind."""
+        known = set(self._fresh_state()["versions"])
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("ft[0-9][0-9][0-9][0-9]*")
+                      if p.is_dir() and p.name not in known)
+
+    def stale_temp_files(self, older_than: float = 60.0) -> list[Path]:
+        """Half-written registry files of a writer that died before its rename."""
+        if not self.root.is_dir():
+            return []
+        cutoff = time.time() - older_than
+        return [p for p in self.root.glob(".registry-*.json") if p.stat().st_mtime < cutoff]
+
     def rollback(self, version: str | None = None) -> ModelVersion:
         """Back to `version`, or to the one that was active before the current one."""
         state = self._fresh_state()

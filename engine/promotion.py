@@ -1,0 +1,154 @@
+"""Putting a model version into service without downtime, and taking it back.
+
+A candidate is "pending" until the registry says otherwise: its folder under
+`models/` and its collection exist, but no registry entry points at them. The protocol:
+
+1. embed every chunk of the active collection with the candidate, into the
+   candidate's own collection (the active one keeps answering meanwhile);
+2. catch up with documents ingested or forgotten during the cycle (`sync_collection`)
+   and check that the two collections hold the same documents with the same hashes;
+3. register and activate the version in one atomic write of registry.json.
+
+A cycle killed anywhere before 3 leaves only pending things, which `clean_pending`
+removes when the next cycle starts; killed after 3, the new version is complete. A
+question being answered during the switch finishes on the old collection, which is
+kept (with the old model) for `argot models rollback`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.embedders import TextEmbedder
+from engine.errors import ArgotError
+from engine.index import ChunkIndex, indexed_versions
+from engine.mining import ActiveCorpus
+from engine.registry import ModelRegistry, ModelVersion
+
+log = logging.getLogger(__name__)
+
+WRITE_BLOCK = 1000
+SYNC_ROUNDS = 3
+
+
+class PromotionError(ArgotError):
+    """The candidate's collection is not a complete copy; nothing was switched."""
+
+
+@dataclass
+class SyncReport:
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def is_candidate_name(version: str) -> bool:
+    return version.startswith("ft") and version[2:6].isdigit()
+
+
+def clean_pending(registry: ModelRegistry, client: Any) -> list[str]:
+    """Remove what a killed cycle left: unregistered candidate folders and collections,
+    and registry files half-written by a writer that died before its rename."""
+    cleaned: list[str] = []
+    for folder in registry.unregistered_dirs():
+        shutil.rmtree(folder, ignore_errors=True)
+        cleaned.append(f"folder {folder.name}")
+    registered = {v.version for v in registry.versions()}
+    for version in indexed_versions(client):
+        if is_candidate_name(version) and version not in registered:
+            ChunkIndex(client, version).drop()
+            cleaned.append(f"collection {version}")
+    for temp in registry.stale_temp_files():
+        temp.unlink(missing_ok=True)
+        cleaned.append(f"file {temp.name}")
+    if cleaned:
+        log.warning("cleaned up after an interrupted cycle: %s", ", ".join(cleaned))
+    return cleaned
+
+
+def write_collection(client: Any, version: str, corpus: ActiveCorpus, vectors: np.ndarray,
+                     checkpoint: Callable[[str], None] = lambda _: None) -> ChunkIndex:
+    """A fresh collection for `version` holding the corpus's chunks with new vectors."""
+    if len(vectors) != len(corpus.corpus.chunks):
+        raise PromotionError(f"{len(vectors)} vectors for {len(corpus.corpus.chunks)} chunks")
+    ChunkIndex(client, version).drop()  # a leftover of the same name is never reused
+    index = ChunkIndex(client, version)
+    chunks = [(chunk, corpus.metadata[chunk.chunk_id]) for chunk in corpus.corpus.chunks]
+    for start in range(0, len(chunks), WRITE_BLOCK):
+        index.copy_from(chunks[start:start + WRITE_BLOCK], vectors[start:start + WRITE_BLOCK])
+        checkpoint("reembed")
+    return index
+
+
+def sync_collection(source: ChunkIndex, target: ChunkIndex, embedder: TextEmbedder) -> SyncReport:
+    """Make `target` hold what `source` holds now, embedding changed documents with
+    `embedder` (the target's model). Documents whose hash matches are not touched."""
+    report = SyncReport()
+    wanted = source.document_hashes()
+    have = target.document_hashes()
+    for doc_id, content_hash in wanted.items():
+        if have.get(doc_id) == content_hash:
+            continue
+        chunks = source.chunks_of(doc_id)
+        if not chunks:
+            continue  # forgotten between the two reads
+        vectors = embedder.embed_documents([chunk.embedding_text for chunk, _ in chunks])
+        target.delete_document(doc_id)
+        target.copy_from(chunks, vectors)
+        report.updated.append(doc_id)
+    for doc_id in set(have) - set(wanted):
+        target.delete_document(doc_id)
+        report.removed.append(doc_id)
+    return report
+
+
+def catch_up(source: ChunkIndex, target: ChunkIndex, embedder: TextEmbedder) -> SyncReport:
+    """Sync until a round changes nothing, then check the copy is complete."""
+    total = SyncReport()
+    for _ in range(SYNC_ROUNDS):
+        round_ = sync_collection(source, target, embedder)
+        total.updated += round_.updated
+        total.removed += round_.removed
+        if not round_.updated and not round_.removed:
+            break
+    problems = differences(source, target)
+    if problems:
+        raise PromotionError(f"The new collection {target.name} is not complete: "
+                             f"{'; '.join(problems[:5])}. The active model stays; run the "
+                             "cycle again when ingestion is quiet.")
+    return total
+
+
+def differences(source: ChunkIndex, target: ChunkIndex) -> list[str]:
+    wanted, have = source.document_hashes(), target.document_hashes()
+    problems = [f"{doc} missing" for doc in sorted(set(wanted) - set(have))]
+    problems += [f"{doc} extra" for doc in sorted(set(have) - set(wanted))]
+    problems += [f"{doc} stale" for doc in sorted(wanted) if doc in have and have[doc] != wanted[doc]]
+    if not problems and source.count() != target.count():
+        problems.append(f"{target.count()} chunks, the active collection has {source.count()}")
+    return problems
+
+
+def rollback(registry: ModelRegistry, client: Any, active_index: ChunkIndex,
+             embedder_for: Callable[[ModelVersion], TextEmbedder],
+             version: str | None = None) -> tuple[ModelVersion, SyncReport]:
+    """Make an earlier version active again, its collection first brought up to date with
+    documents ingested since it was last active."""
+    if version is None:
+        history = [v for v in registry.history() if v != registry.active().version]
+        if not history:
+            from engine.registry import RegistryError
+
+            raise RegistryError(f"Nothing to roll back to: no version was active before "
+                                f"{registry.active().version}")
+        version = history[-1]
+    target_version = registry.get(version)
+    embedder = embedder_for(target_version)
+    target = ChunkIndex(client, embedder.version)
+    report = catch_up(active_index, target, embedder)
+    return registry.rollback(version), report

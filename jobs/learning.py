@@ -1,0 +1,188 @@
+"""Running a learning cycle: one at a time, in a process of its own, reported to Slack.
+
+`run_cycle` takes the database lease (so that several bot processes, or a scheduled
+job and `argot train`, never run two cycles at once), renews it while the cycle runs,
+and runs the cycle in a child process with its own small thread budget and a lower
+priority, so the process answering Slack keeps answering. A lease left behind by a
+process that was killed on this machine is taken over at once; one held elsewhere
+expires after `LEASE_SECONDS` without renewal.
+
+Example:
+    >>> report = run_cycle(services, trigger="schedule")
+    >>> report["decision"]
+    'skipped'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.cyclelog import LEARNING_LEASE, CycleLog, this_process
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from bot.settings import Settings
+    from engine.learning import LearningConfig, Workbench
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 900.0
+RENEW_EVERY = 60.0
+TRAIN_THREADS_ENV = "ARGOT_TRAIN_THREADS"
+
+
+def workbench(services: Services) -> Workbench:
+    from engine.embedders import default_model_path
+    from engine.learning import Workbench
+
+    return Workbench(feedback=services.feedback, registry=services.registry, client=services.chroma,
+                     embedder_for=services.embedder,
+                     base_model=services.settings.model or default_model_path(),
+                     home=services.settings.home)
+
+
+def learning_config(settings: Settings) -> LearningConfig:
+    from dotenv import dotenv_values
+
+    from engine.learning import LearningConfig
+
+    env = {k: v for k, v in dotenv_values(".env").items() if v is not None} \
+        if Path(".env").is_file() else {}
+    env.update(os.environ)
+    return LearningConfig.from_env(env, min_new_ratings=settings.min_new_ratings,
+                                   gold_queries=settings.gold_queries,
+                                   gate_margin=settings.gate_margin)
+
+
+def run_cycle(services: Services, *, trigger: str = "manual", force: bool = False,
+              in_child: bool = True, client: Any = None, post: bool = True) -> dict[str, Any]:
+    """One cycle under the lease; returns the report (PRODUCT.md's JSON and details).
+
+    Args:
+        services: the process's services (settings, feedback store...).
+        trigger: "schedule", "manual" or "playground", recorded with the cycle.
+        force: run even if fewer than ARGOT_MIN_NEW_RATINGS ratings are new.
+        in_child: run in a child process (the bot); False runs here (the CLI).
+        client: a Slack `WebClient` for the report; built from the settings when None.
+        post: post promoted, rejected and failed cycles to ARGOT_OPS_CHANNEL.
+    """
+    from engine.learning import check_due, skipped_report
+    from jobs.report import post_report, slack_client
+
+    cycles = CycleLog(services.feedback)
+    holder = this_process()
+    taken, other = cycles.acquire(holder, LEASE_SECONDS)
+    if not taken:
+        return skipped_report(cycles, services.active_version().version,
+                              f"another learning cycle is running ({other})", trigger).as_dict()
+    renewal = LeaseRenewal(services, holder)
+    renewal.start()
+    try:
+        _, not_due = check_due(services.feedback, learning_config(services.settings))
+        if not_due and not force:  # decided here: no child process for nothing
+            report = skipped_report(cycles, services.active_version().version, not_due, trigger,
+                                    holder).as_dict()
+        else:
+            report = execute(services, trigger=trigger, force=force, holder=holder,
+                             in_child=in_child)
+    finally:
+        renewal.stop()
+        services.feedback.release_lease(LEARNING_LEASE, holder)
+    if post and report.get("decision") != "skipped":
+        post_report(report, services.settings.ops_channel, client or slack_client(services.settings))
+    return report
+
+
+def execute(services: Services, *, trigger: str, force: bool, holder: str,
+            in_child: bool) -> dict[str, Any]:
+    """The cycle itself, the lease already held."""
+    if in_child:
+        return run_in_child(services.settings, trigger=trigger, force=force, holder=holder)
+    from engine.learning import LearningCycle
+
+    return LearningCycle(workbench(services), learning_config(services.settings), trigger=trigger,
+                         force=force, holder=holder).run().as_dict()
+
+
+class LeaseRenewal(threading.Thread):
+    """Keeps the lease while the cycle runs; stops renewing when told or on shutdown."""
+
+    def __init__(self, services: Services, holder: str) -> None:
+        super().__init__(name="argot-lease", daemon=True)
+        self.store = services.feedback
+        self.holder = holder
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(RENEW_EVERY):
+            try:
+                self.store.acquire_lease(LEARNING_LEASE, self.holder, LEASE_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - a blip must not kill the renewal
+                log.warning("could not renew the learning lease: %s", exc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def run_in_child(settings: Settings, *, trigger: str, force: bool, holder: str) -> dict[str, Any]:
+    """The cycle in a fresh interpreter (spawn: no copied threads or torch state)."""
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="argot-cycle-") as scratch:
+        result = Path(scratch) / "report.json"
+        child = context.Process(target=child_main, name="argot-learning",
+                                args=(settings, trigger, force, holder, str(result)))
+        child.start()
+        child.join()
+        if result.is_file():
+            found = json.loads(result.read_text())
+            if "error" in found:
+                return failed_report(settings, trigger, found["error"])
+            return found
+    how = (f"was killed by signal {-child.exitcode}" if child.exitcode and child.exitcode < 0
+           else f"exited with status {child.exitcode}")
+    return failed_report(settings, trigger, f"the learning process {how}; the active model is "
+                                            "unchanged and the next cycle cleans up")
+
+
+def child_main(settings: Settings, trigger: str, force: bool, holder: str, result: str) -> None:
+    threads = int(os.environ.get(TRAIN_THREADS_ENV) or 1)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        os.nice(10)  # answers first; training takes what is left
+    except OSError:
+        pass
+    import torch
+
+    torch.set_num_threads(threads)
+    from bot.services import Services
+    from engine.errors import ArgotError
+    from engine.learning import LearningCycle
+
+    services = Services(settings)
+    try:
+        report = LearningCycle(workbench(services), learning_config(settings), trigger=trigger,
+                               force=force, holder=holder).run().as_dict()
+    except ArgotError as exc:
+        report = {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the parent reports it
+        log.exception("learning cycle failed")
+        report = {"error": f"{type(exc).__name__}: {exc}"}
+    Path(result).write_text(json.dumps(report, default=str))
+
+
+def failed_report(settings: Settings, trigger: str, reason: str) -> dict[str, Any]:
+    from engine.registry import ModelRegistry
+
+    return {"decision": "failed", "reason": reason,
+            "active_version": ModelRegistry(settings.home / "models").active().version,
+            "candidate_version": None, "pairs": 0, "hard_negatives": 0,
+            "metrics": {"active": {}, "candidate": {}}, "trigger": trigger}
