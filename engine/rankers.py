@@ -260,6 +260,7 @@ class Bm25Ranker:
     def __init__(self, corpus: EvalCorpus) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self.corpus = corpus
         self.model = bm25s.BM25()
         if corpus.chunks:

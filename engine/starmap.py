@@ -22,9 +22,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.embedders import TextEmbedder
+    from engine.querysets import QuerySet
+    from engine.rankers import EmbeddingCache, EvalCorpus
 
 Projection = Literal["pca", "tsne"]
 MAX_LEGEND = 12
@@ -125,12 +130,36 @@ def draw_before_after(before: tuple[StarMapPoints, StarMapPoints | None],
     figure, canvas = _figure(width=16.0)
     before_coords = _coordinates(list(before), method)
     after_coords = _coordinates(list(after), method)
-    after_coords = _align(after_coords, before_coords, after[0].names, before[0].names)
+    after_coords = align_to(after_coords, before_coords, after[0].names, before[0].names)
     for column, (side, coords, title) in enumerate(
             [(before, before_coords, titles[0]), (after, after_coords, titles[1])], start=1):
         axes = figure.add_subplot(1, 2, column)
         _plot(axes, side[0], side[1], coords, title)
     return _save(figure, canvas, out)
+
+
+def star_points(embedder: TextEmbedder, corpus: EvalCorpus, queries: QuerySet | None = None,
+                cache: EmbeddingCache | None = None) -> tuple[StarMapPoints, StarMapPoints | None]:
+    """Documents (mean of their chunk vectors) and questions in one model's space.
+
+    A question takes the colour of the first document it was rated relevant to. For a
+    learning report: `draw_before_after(star_points(old, ...), star_points(new, ...), out)`.
+    """
+    from engine.rankers import EmbeddingCache
+
+    chunk_vectors = (cache or EmbeddingCache(None)).corpus_vectors(embedder, corpus).vectors
+    sources: dict[str, str] = {}
+    for chunk in corpus.chunks:
+        sources.setdefault(chunk.doc_id, chunk.source)
+    doc_ids = list(corpus.doc_ids)
+    documents = StarMapPoints(corpus.document_vectors(chunk_vectors),
+                              [topic_of(d, sources[d]) for d in doc_ids], doc_ids)
+    if not queries or not len(queries):
+        return documents, None
+    vectors = embedder.embed_batch(queries.texts, "query")
+    labels = [topic_of(sorted(q.relevant)[0], sources.get(sorted(q.relevant)[0], ""))
+              for q in queries]
+    return documents, StarMapPoints(vectors, labels, queries.texts)
 
 
 # -- drawing -----------------------------------------------------------------------------
@@ -152,8 +181,9 @@ def _coordinates(parts: Sequence[StarMapPoints | None], method: Projection) -> n
     return project(np.vstack(present), method)
 
 
-def _align(moving: np.ndarray, fixed: np.ndarray, moving_names: list[str],
-           fixed_names: list[str]) -> np.ndarray:
+def align_to(moving: np.ndarray, fixed: np.ndarray, moving_names: list[str],
+             fixed_names: list[str]) -> np.ndarray:
+    """Rotate/mirror `moving` 2-D points onto `fixed`, matching rows by name."""
     from scipy.linalg import orthogonal_procrustes
 
     where = {name: row for row, name in enumerate(fixed_names)}
