@@ -55,6 +55,18 @@ class CycleRecord:
     report: dict[str, Any] | None
 
 
+def create_tables(store: FeedbackStore) -> None:
+    """Create the table once; another process creating it at the same moment is fine."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        metadata.create_all(store.engine)
+    except SQLAlchemyError:
+        if not inspect(store.engine).has_table(cycles.name):
+            raise
+
+
 def this_process() -> str:
     """A lease holder name that says where the holder runs: host, pid, and a nonce."""
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
@@ -78,7 +90,7 @@ def holder_is_dead(holder: str) -> bool:
 class CycleLog:
     def __init__(self, store: FeedbackStore) -> None:
         self.store = store
-        metadata.create_all(store.engine)
+        create_tables(store)
 
     # -- cycles ------------------------------------------------------------------------
 
