@@ -212,3 +212,20 @@ def test_database_down_still_acks_logs_no_token_and_asks_to_retry(
         assert asked.status == 200 and reply["text"] == blocks.TRY_AGAIN
     assert "feedback database" in caplog.text
     assert "xoxb-" not in caplog.text and "signing-secret" not in caplog.text
+
+
+@pytest.mark.slow
+def test_the_real_model_answers_jargon_from_the_demo_glossary(settings, minilm) -> None:
+    from engine.sources import collect
+    from tests.conftest import DEMO_KB
+
+    services = Services(settings, base_embedder=minilm)
+    glossary = [d for d in collect([str(DEMO_KB)]).documents if d.doc_id.startswith("glossary/")]
+    services.ingestor().ingest(glossary)
+    with running_bot(services) as running:
+        asked, [best, *_] = running.ask("what does rlq stand for?")
+        assert payload(best)["doc_id"] == "glossary/rlq"
+        running.slack.add_reaction(running.user("bob"), running.general, best["ts"], "-1")
+        more = running.slack.wait_for_messages(running.general, asked.ts, count=2,
+                                               user=BOT_USER_ID)
+        assert all(payload(m) for m in more)

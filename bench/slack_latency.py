@@ -1,0 +1,91 @@
+"""Slack latency: from a signed event reaching the bot to its first chat.postMessage at
+the emulator, as a ratio to the engine's own answer latency (`Retriever.search`) on the
+same questions in the same run.
+
+    .venv/bin/python bench/slack_latency.py --rounds 2
+
+The bot is the real `argot serve --http` process with the bundled MiniLM over the demo
+knowledge base; the questions are the demo's questions.jsonl, asked one at a time as
+mentions in #general. Each question is timed through the engine alone (in this process)
+and through the bot, alternating which goes first, so both see the same machine.
+Target: p50 ratio ≤ 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.slackbench import (  # noqa: E402
+    Engine,
+    demo_questions,
+    first_answer_at,
+    load_demo_kb,
+    machine,
+    percentile,
+    serving_bot,
+)
+from bot.emulator import BOT_USER_ID, SlackEmulator  # noqa: E402
+
+
+class Asker:
+    def __init__(self, slack: SlackEmulator) -> None:
+        self.slack = slack
+        self.general, self.alice = slack.channel_id("general"), slack.user_id("alice")
+
+    def ask(self, question: str) -> tuple[float, float]:
+        """(event sent → first answer posted, event sent → HTTP acknowledgement), seconds."""
+        slack = self.slack
+        asked = slack.post_user_message(self.general, self.alice, f"<@{BOT_USER_ID}> {question}",
+                                        deliver=False)
+        start = time.time()
+        delivery = slack.events.send(asked.request)
+        acked = time.time() - start
+        assert delivery.status == 200, delivery.body
+        slack.wait_for_messages(self.general, asked.ts, timeout=60, user=BOT_USER_ID)
+        answered = first_answer_at(slack, self.general, asked.ts) - start
+        time.sleep(0.1)  # the rest of the thread is posted before the next question
+        return answered, acked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="passes over the questions")
+    args = parser.parse_args()
+    questions = demo_questions()
+    load_demo_kb()
+    engine_s, answer_s, ack_s = [], [], []
+    with SlackEmulator() as slack, serving_bot(slack):
+        engine, asker = Engine(slack.channel_id("general")), Asker(slack)
+        for question in questions[:5]:  # warm-up: first BM25 build, connection pools
+            engine.answer_seconds(question), asker.ask(question)
+        for round_ in range(args.rounds):
+            for number, question in enumerate(questions):
+                if (number + round_) % 2:
+                    engine_s.append(engine.answer_seconds(question))
+                    answered, acked = asker.ask(question)
+                else:
+                    answered, acked = asker.ask(question)
+                    engine_s.append(engine.answer_seconds(question))
+                answer_s.append(answered)
+                ack_s.append(acked)
+
+    def ms(values: list[float], q: float) -> float:
+        return percentile(values, q) * 1000
+
+    print(f"\n{len(answer_s)} questions ({len(questions)} × {args.rounds}); {machine()}\n")
+    print("| | p50 (ms) | p95 (ms) |\n|---|---:|---:|")
+    print(f"| engine: `Retriever.search` | {ms(engine_s, 50):.1f} | {ms(engine_s, 95):.1f} |")
+    print(f"| bot: signed event → first chat.postMessage | {ms(answer_s, 50):.1f} | "
+          f"{ms(answer_s, 95):.1f} |")
+    print(f"| bot: HTTP acknowledgement | {ms(ack_s, 50):.1f} | {ms(ack_s, 95):.1f} |")
+    print(f"| **ratio bot / engine** | **{ms(answer_s, 50) / ms(engine_s, 50):.2f}** | "
+          f"**{ms(answer_s, 95) / ms(engine_s, 95):.2f}** |")
+
+
+if __name__ == "__main__":
+    main()
