@@ -131,6 +131,11 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     Returns:
         `TrainingResult` with the model in memory; `save` writes it.
     """
+    rows = training_rows(examples, config)
+    if not rows:
+        raise TrainingError("The dataset is empty. Provide at least one rated question with a 👍"
+                            + (" and a negative (TripletLoss needs one)" if config.loss == "triplet"
+                               else "") + ".")
     from datasets import Dataset, DatasetDict
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import (
@@ -141,11 +146,6 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
 
     from engine.embedders import load_sentence_transformer
 
-    rows = training_rows(examples, config)
-    if not rows:
-        raise TrainingError("The dataset is empty. Provide at least one rated question with a 👍"
-                            + (" and a negative (TripletLoss needs one)" if config.loss == "triplet"
-                               else "") + ".")
     started = time.perf_counter()
     model = load_sentence_transformer(base)
     answering_length = model.max_seq_length
@@ -164,7 +164,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir), num_train_epochs=config.epochs, max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
+        warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
         batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", logging_strategy="no",
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
         prompts=prompts or None)

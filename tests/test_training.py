@@ -1,0 +1,112 @@
+"""Fine-tuning and blending with the bundled MiniLM (a few steps, short sequences)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.embedders import default_model_path
+from engine.mining import HardNegative, TrainingExample
+from engine.training import (
+    TrainingConfig,
+    TrainingError,
+    base_state_dict,
+    blend,
+    fine_tune,
+    in_memory_embedder,
+    save,
+    training_rows,
+)
+
+# The team's meanings of ordinary words: the base model reads them literally.
+JARGON = [
+    ("what is the harbour?", "Harbour: the staging cluster where release builds wait.",
+     "A harbour is a sheltered place on a coast where ships moor."),
+    ("who is the bosun?", "Bosun: the engineer on deploy duty who approves releases.",
+     "A boatswain is a ship's officer in charge of rigging and anchors."),
+    ("what does it mean to moor a service?", "Mooring: pinning a service to a known good "
+     "version so deploys skip it.", "To moor a boat is to tie it to a fixed object."),
+    ("what is a barnacle?", "Barnacle: a legacy service nobody dares to remove.",
+     "Barnacles are marine crustaceans that attach to rocks and hulls."),
+    ("what is the dogwatch?", "Dogwatch: the evening on-call shift from 6pm to 10pm.",
+     "A dog watch is a short period of duty on a ship in the evening."),
+    ("what is the slipway?", "Slipway: the pipeline that builds release candidates.",
+     "A slipway is a ramp on the shore by which ships are moved to the water."),
+]
+EXAMPLES = [TrainingExample(question, f"glossary/{n}", positive, 0.4,
+                            (HardNegative(f"literal/{n}", negative, 0.6, "mined"),), "rating")
+            for n, (question, positive, negative) in enumerate(JARGON)]
+TINY = TrainingConfig(max_steps=4, batch_size=4, max_seq_length=48, learning_rate=1e-4,
+                      num_negatives=2)
+
+
+def similarity(embedder, question: str, text: str) -> float:
+    return float(embedder.embed_query(question) @ embedder.embed_documents([text])[0])
+
+
+def test_rows_for_mnrl_have_a_fixed_number_of_negative_columns():
+    rows = training_rows(EXAMPLES, TINY)
+    assert set(rows) == {"with_negatives"}
+    columns = rows["with_negatives"]
+    assert list(columns) == ["anchor", "positive", "negative_1", "negative_2"]
+    assert len(columns["anchor"]) == 6
+    assert columns["negative_1"][0] == columns["negative_2"][0]  # one negative, repeated
+
+
+def test_examples_without_negatives_train_as_pairs_and_triplet_loss_needs_negatives():
+    bare = [TrainingExample("q", "d", "text", 0.3, (), "faq")]
+    assert set(training_rows(bare, TINY)) == {"pairs"}
+    assert training_rows(bare, TrainingConfig(loss="triplet")) == {}
+    triplets = training_rows(EXAMPLES, TrainingConfig(loss="triplet"))["triplets"]
+    assert list(triplets) == ["anchor", "positive", "negative"] and len(triplets["anchor"]) == 6
+
+
+def test_an_empty_dataset_says_what_to_provide(tmp_path: Path):
+    with pytest.raises(TrainingError, match="The dataset is empty. Provide at least one rated"):
+        fine_tune(default_model_path(), [], TINY, work_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_fine_tuning_pulls_questions_towards_their_rated_answers(tmp_path: Path, minilm):
+    def margins(embedder) -> np.ndarray:
+        return np.array([similarity(embedder, q, p) - similarity(embedder, q, n)
+                         for q, p, n in JARGON])
+
+    before = margins(minilm)
+    result = fine_tune(default_model_path(), EXAMPLES, TINY, work_dir=tmp_path / "work")
+    assert result.steps == 4 and result.rows == 6 and result.loss is not None
+    tuned = in_memory_embedder(result.model, "ft-test")
+    after = margins(tuned)
+    assert after.mean() > before.mean() + 0.05
+    question = JARGON[0][0]
+    assert result.model.max_seq_length == minilm.model.max_seq_length  # answers read whole chunks
+
+    folder = save(result.model, tmp_path / "ft0001")
+    from engine.embedders import SentenceTransformerEmbedder
+
+    reloaded = SentenceTransformerEmbedder(str(folder), version="ft0001")
+    assert np.allclose(reloaded.embed_query(question), tuned.embed_query(question), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_blending_moves_the_weights_between_the_base_and_the_tuned_model(tmp_path: Path):
+    result = fine_tune(default_model_path(), EXAMPLES, TINY, work_dir=tmp_path)
+    base = base_state_dict(default_model_path())
+    tuned = {k: v.clone() for k, v in result.model.state_dict().items()}
+    name = next(k for k, v in tuned.items() if v.is_floating_point() and not (v == base[k]).all())
+
+    assert blend(result.model, base, 1.0) is result.model
+    at_base = blend(result.model, base, 0.0).state_dict()[name]
+    halfway = blend(result.model, base, 0.5).state_dict()[name]
+    assert np.allclose(at_base.numpy(), base[name].numpy(), atol=1e-6)
+    assert np.allclose(halfway.numpy(), (0.5 * (tuned[name] + base[name])).numpy(), atol=1e-6)
+    assert (result.model.state_dict()[name] == tuned[name]).all()  # the tuned model is untouched
+
+
+@pytest.mark.slow
+def test_triplet_loss_is_available_as_the_classic_recipe(tmp_path: Path):
+    config = TrainingConfig(loss="triplet", max_steps=2, batch_size=4, max_seq_length=48)
+    result = fine_tune(default_model_path(), EXAMPLES, config, work_dir=tmp_path)
+    assert result.steps == 2 and result.rows == 6
