@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -74,8 +74,17 @@ class HttpBot:
             self._thread.join(timeout=5)
 
 
-def serve_socket_mode(app: App, app_token: str) -> None:
-    """Connect out to Slack over a WebSocket (no public URL needed) and block."""
+def serve_socket_mode(app: App, app_token: str, on_connected: Callable[[], None] | None = None
+                      ) -> None:
+    """Connect out to Slack over a WebSocket (no public URL needed) and block.
+
+    The connection comes from apps.connections.open at SLACK_API_URL with the app-level
+    token; the client reconnects by itself when Slack rotates or drops the socket.
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    SocketModeHandler(app, app_token).start()
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    if on_connected:
+        on_connected()
+    threading.Event().wait()
