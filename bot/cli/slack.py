@@ -16,16 +16,16 @@ log = logging.getLogger("argot.serve")
 
 def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.serving import HttpBot, serve_socket_mode
+    from jobs.scheduler import start_jobs
 
     settings = services.settings
     http = args.http or not settings.slack_app_token
     settings.require_slack(http=http)
     services.feedback  # noqa: B018 - an unreachable database stops start-up, not the first vote
-    say(f"loading model version {services.active_version().version} …")
-    services.retriever()  # the first question should not wait for the model
     try:
         app = build_app(settings, services)
     except BoltError as exc:
@@ -34,7 +34,9 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     except OSError as exc:
         raise SettingsError(f"SLACK_API_URL={settings.slack_api_url} cannot be reached: {exc}"
                             ) from None
-    scheduler = None if args.no_jobs else start_jobs(services, app)
+    say(f"loading model version {services.active_version().version} …")
+    services.retriever()  # the first question should not wait for the model
+    scheduler = None if args.no_jobs else start_jobs(services, client=app.client)
     try:
         if http:
             try:
@@ -45,25 +47,17 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
             say(f"Argot is listening for Slack events at http://{args.host}:{bot.port}/slack/events")
             bot.serve_forever()
         else:
-            say("Argot is connected to Slack in Socket Mode")
-            serve_socket_mode(app, settings.slack_app_token or "")
+            try:
+                serve_socket_mode(app, settings.slack_app_token or "",
+                                  on_connected=lambda: say("Argot is connected to Slack in Socket Mode"))
+            except SlackApiError as exc:
+                raise SettingsError(f"SLACK_APP_TOKEN was refused by Slack "
+                                    f"({exc.response.get('error')}): it needs the "
+                                    "connections:write scope and Socket Mode turned on") from None
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
     return 0
-
-
-def start_jobs(services: Services, app: Any) -> Any:
-    """The learning schedule (jobs/scheduler.py) in this process, posting to Slack with
-    the bot's client."""
-    try:
-        from jobs.scheduler import build_scheduler
-    except ImportError:
-        say("note: scheduled jobs are not part of this build; serving without them")
-        return None
-    scheduler = build_scheduler(services, client=app.client)
-    scheduler.start()
-    return scheduler
 
 
 def register(sub: Any) -> None:
