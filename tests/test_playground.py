@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ import pytest
 from bot.emulator import BOT_USER_ID
 from bot.playground import Playground
 from bot.playground.learning import NOT_BUILT, LearningRuns
-from bot.playground.page import as_mention
+from bot.playground.page import IMAGES_NOT_BUILT, as_mention, image_search_built
 from bot.services import Services
 from engine.feedback import Vote
 from tests.conftest import REPO
@@ -64,6 +65,12 @@ def cycle_report(tmp_path: Path) -> Callable[[], dict[str, Any]]:
                                                   "candidate": {"ndcg@10": 0.60}}}
 
     return cycle
+
+
+@pytest.fixture(autouse=True)
+def no_image_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CLIP weights can be downloaded here: image search is off, and says so."""
+    monkeypatch.setenv("ARGOT_CLIP_MODEL", "none")
 
 
 @pytest.fixture
@@ -193,6 +200,14 @@ def test_an_uploaded_image_is_shared_with_the_bot_and_shown(page: httpx.Client,
     assert page.get(shared["url"]).content == picture
     stored = playground.slack.message(playground.channel, answer.json()["ts"])
     assert [f["id"] for f in stored["files"]] == [shared["id"]]
+    if image_search_built():
+        from handlers.images import IMAGES_OFF
+
+        [reply] = playground.slack.wait_for_messages(playground.channel, stored["ts"],
+                                                     user=BOT_USER_ID, timeout=60)
+        assert reply["text"] == IMAGES_OFF
+    else:
+        assert answer.json()["note"] == IMAGES_NOT_BUILT
 
     refused = page.post("/playground/api/upload", params={"name": "notes.html"}, content=b"<script>",
                         headers={"Content-Type": "text/html"})
@@ -221,7 +236,7 @@ def test_learn_now_runs_a_cycle_and_shows_its_report_and_star_map(page: httpx.Cl
 
 def test_learn_now_says_so_when_learning_is_not_built(services: Services,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.playground.learning.learning_cycle", lambda services: None)
+    monkeypatch.setattr("bot.playground.learning.learning_cycle", lambda *args: None)
     with Playground(services) as playground, httpx.Client(base_url=playground.url) as page:
         state = page.post("/playground/api/learn").json()
         assert state["state"] == "unavailable" and state["message"] == NOT_BUILT
@@ -251,3 +266,115 @@ def test_argot_demo_is_a_command() -> None:
 
     args = build_parser().parse_args(["demo", "--port", "0", "--no-browser"])
     assert args.port == 0 and args.no_browser and args.command == "demo"
+
+
+# -- the page in a real browser ---------------------------------------------------------------
+
+DEMO_QUESTION = "what is mistral?"
+DEMO_ANSWER = "Mistral (billing and invoicing service)"  # services/mistral, rank 1 with MiniLM
+GOLD_SUBSET = 40
+"""Demo questions the learning gate judges on in this test (all 211 in `argot demo`)."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Debian's chromium is not installed at {CHROMIUM}; the browser test needs it. "
+                    "Run `make browser` (apt-get install -y chromium) and try again.")
+    return CHROMIUM
+
+
+@pytest.fixture
+def demo_playground(home: Path, minilm: Any, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[Playground]:
+    """`argot demo` as a newcomer gets it: the demo knowledge base, the bundled MiniLM,
+    the real learning cycle (made small: one training step, one blend, fewer gold
+    questions), image search off."""
+    from bot.playground.demo import QUESTIONS, demo_settings, load_demo
+    from bot.settings import Settings
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(QUESTIONS.read_text().splitlines(keepends=True)[:GOLD_SUBSET]))
+    for name, value in {"ARGOT_CLIP_MODEL": "none", "ARGOT_GOLD_QUERIES": str(gold),
+                        "ARGOT_TRAIN_MAX_STEPS": "1", "ARGOT_COCKTAIL_ALPHAS": "1.0",
+                        "ARGOT_TRAIN_THREADS": "2"}.items():
+        monkeypatch.setenv(name, value)
+    services = Services(demo_settings(Settings.load()), base_embedder=minilm)
+    load_demo(services)
+    with Playground(services) as running:
+        yield running
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_newcomer_asks_rates_uploads_and_watches_the_bot_learn(chromium: Path,
+                                                                 demo_playground: Playground) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    picture = ARTIFACTS / "whiteboard.png"
+    picture.write_bytes(png((235, 200, 20)))
+    feedback = demo_playground.services.feedback
+    errors: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(demo_playground.url)
+            expect(page.locator(".channel-header h1")).to_have_text("# general")
+
+            # Ask, as in Slack: type into the message box and press Enter.
+            page.get_by_test_id("message-input").fill(DEMO_QUESTION)
+            page.keyboard.press("Enter")
+            thread = page.get_by_test_id("thread").first
+            best = thread.get_by_test_id("answer").first
+            expect(best).to_contain_text(DEMO_ANSWER, timeout=60_000)
+            expect(best).to_contain_text("Best match")
+            expect(page.get_by_test_id("message").first).to_contain_text(f"@argot {DEMO_QUESTION}")
+            page.screenshot(path=ARTIFACTS / "1-answer.png")
+
+            # 👎 on the best match: the bot posts other candidates in the thread.
+            shown = thread.get_by_test_id("answer").count()
+            best.get_by_test_id("thumbs-down").click()
+            expect(best.get_by_test_id("thumbs-down")).to_have_class(re.compile(r"\bmine\b"))
+            alternative = thread.get_by_test_id("answer").nth(shown)
+            expect(alternative).to_contain_text("Another candidate", timeout=30_000)
+            page.screenshot(path=ARTIFACTS / "2-alternatives.png")
+
+            # 👍 on one of them: a positive vote for that document.
+            alternative.get_by_test_id("thumbs-up").click()
+            expect(alternative.get_by_test_id("thumbs-up")).to_have_class(re.compile(r"\bmine\b"))
+            eventually(lambda: sorted(v["vote"] for v in feedback.export()) == [-1, 1],
+                       what="the 👎 and the 👍 in the feedback store")
+            page.screenshot(path=ARTIFACTS / "3-rated.png")
+
+            # An image: shared in the channel with a mention; the bot answers it, or says
+            # image search is off (ARGOT_CLIP_MODEL=none), or the page says it is not built.
+            page.get_by_test_id("message-input").fill("what is on this whiteboard?")
+            page.get_by_test_id("image-input").set_input_files(str(picture))
+            expect(page.get_by_test_id("file-image")).to_be_visible()
+            if image_search_built():
+                from handlers.images import IMAGES_OFF
+
+                image_thread = page.get_by_test_id("thread").nth(1)
+                expect(image_thread).to_contain_text(IMAGES_OFF, timeout=30_000)
+            else:
+                expect(page.get_by_test_id("banner")).to_have_text(IMAGES_NOT_BUILT)
+            page.screenshot(path=ARTIFACTS / "4-image.png")
+
+            # Learn now: a real learning cycle; its report and star map appear.
+            page.get_by_test_id("learn-now").click()
+            expect(page.get_by_test_id("learn-now")).to_have_text("Learning…")
+            decision = page.get_by_test_id("decision")
+            expect(decision).to_be_visible(timeout=600_000)
+            assert decision.inner_text().lower() in ("promoted", "rejected"), \
+                page.get_by_test_id("learning-status").inner_text()
+            star_map = page.get_by_test_id("star-map")
+            expect(star_map).to_be_visible()
+            page.wait_for_function("document.querySelector('[data-testid=star-map]').naturalWidth > 0")
+            page.screenshot(path=ARTIFACTS / "5-learned.png", full_page=True)
+        finally:
+            browser.close()
+    assert not errors, f"the page raised: {errors}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import webbrowser
 from typing import Any
@@ -16,8 +17,12 @@ DEFAULT_PORT = 8765
 
 def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from bot.playground import Playground
-    from bot.playground.demo import KNOWLEDGE_BASE, load_demo
+    from bot.playground.demo import KNOWLEDGE_BASE, demo_settings, load_demo
+    from jobs.learning import TRAIN_THREADS_ENV
 
+    # "learn now" is waited for: train with every core (the cycle's process runs niced).
+    os.environ.setdefault(TRAIN_THREADS_ENV, str(os.cpu_count() or 1))
+    services = Services(demo_settings(services.settings))
     say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
     report = load_demo(services, say)
     say(f"demo knowledge base: {report.summary()}")

@@ -6,9 +6,13 @@ the second `argot demo` starts in seconds.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -24,8 +28,25 @@ def load_demo(services: Services, say: Callable[[str], None] = lambda _: None) -
     from engine.errors import ArgotError
     from engine.sources import collect
 
-    collected = collect([str(KNOWLEDGE_BASE)])
+    collected = collect([shown_path(KNOWLEDGE_BASE)])
     if collected.errors:
         raise ArgotError(f"the demo knowledge base did not read cleanly: {collected.errors[0]}")
     return services.ingestor().ingest(
         collected.documents, progress=lambda done, total: say(f"embedded {done}/{total} chunks"))
+
+
+def shown_path(path: Path) -> str:
+    """`bot/demo/kb` from the repository (as `argot ingest bot/demo/kb` names it, so the
+    two load the same documents), the absolute path from anywhere else. Answers show it
+    as each document's source."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's learning gate judges candidates on the demo's own evaluation questions
+    (unless ARGOT_GOLD_QUERIES names others): a newcomer's few ratings are too few to
+    hold some out."""
+    if settings.gold_queries is None:
+        return replace(settings, gold_queries=QUESTIONS)
+    return settings

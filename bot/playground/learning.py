@@ -37,11 +37,13 @@ class LearningRuns:
         services: the bot's services; the cycle trains from their feedback store.
         cycle: what one cycle is (tests pass a stand-in); by default the learning loop's
             own, or None when this build has none.
+        client: gives the bot's Web API client, for the report to the ops channel.
     """
 
-    def __init__(self, services: Services, cycle: Cycle | None = None) -> None:
+    def __init__(self, services: Services, cycle: Cycle | None = None, *,
+                 client: Callable[[], Any] | None = None) -> None:
         self.services = services
-        self.cycle = cycle if cycle is not None else learning_cycle(services)
+        self.cycle = cycle if cycle is not None else learning_cycle(services, client)
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {"state": "idle" if self.cycle else "unavailable",
                                        "message": "" if self.cycle else NOT_BUILT,
@@ -88,7 +90,11 @@ class LearningRuns:
             log.exception("learn now failed")
             self._finish(run, "failed", f"The learning cycle failed: {type(exc).__name__}: {exc}", None)
         else:
-            self._finish(run, "done", summary(report), report)
+            if report.get("decision") == "failed":
+                self._finish(run, "failed", f"The learning cycle failed: {report.get('reason')}",
+                             report)
+            else:
+                self._finish(run, "done", summary(report), report)
 
     def _finish(self, run: int, state: str, message: str, report: dict[str, Any] | None) -> None:
         picture = Path(report["image"]) if report and report.get("image") else None
@@ -108,20 +114,24 @@ def summary(report: dict[str, Any]) -> str:
             "skipped": "Nothing was trained this time."}.get(decision, f"Decision: {decision}.")
 
 
-def learning_cycle(services: Services) -> Cycle | None:
-    """The learning loop's cycle for these services, or None when it is not built."""
+def learning_cycle(services: Services, client: Callable[[], Any] | None = None) -> Cycle | None:
+    """The learning loop's cycle (`jobs.learning.run_cycle`, as `argot train --force` runs
+    it, in a child process) or None when this build has none. Reports for the ops channel
+    go through `client()`, the bot's client, so they land in the emulator, never in a
+    real workspace."""
     try:
         jobs = importlib.import_module("jobs.learning")
     except ModuleNotFoundError as exc:
         if exc.name in ("jobs", "jobs.learning"):
             return None
         raise
-    run = getattr(jobs, "run_learning_cycle", None)
-    if run is None:
+    run_cycle = getattr(jobs, "run_cycle", None)
+    if run_cycle is None:
         return None
 
     def cycle() -> dict[str, Any]:
-        report = run(services, trigger="playground", force=True)
-        return report if isinstance(report, dict) else report.as_dict()
+        bot_client = client() if client is not None else None
+        return run_cycle(services, trigger="playground", force=True, in_child=True,
+                         client=bot_client, post=bot_client is not None)
 
     return cycle

@@ -15,6 +15,7 @@ which answers as soon as the emulator's workspace changes (or after POLL_SECONDS
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import mimetypes
 import re
@@ -40,6 +41,8 @@ BOT_MENTION = f"<@{BOT_USER_ID}>"
 TYPED_MENTION = re.compile(r"(?<![\w<])@argot\b", re.IGNORECASE)
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\.(?:html|css|js|svg|png)$")
 NO_CACHE = {"Cache-Control": "no-store"}
+IMAGES_NOT_BUILT = ("Image search is not built yet in this build of Argot (handlers/images.py "
+                    "has not landed), so the bot will not answer images.")
 
 
 class PageRoutes:
@@ -140,7 +143,8 @@ class PageRoutes:
         shared = self.slack.add_file(request.body, name, mimetype, me, channel)
         comment = (request.query.get("text") or "").strip()
         delivery = self.slack.post_user_message(channel, me, as_mention(comment), files=[shared])
-        return delivered(delivery)
+        note = None if image_search_built() else IMAGES_NOT_BUILT
+        return delivered(delivery, **({"note": note} if note else {}))
 
     def learn(self, request: HttpRequest) -> HttpResponse:
         state = self.playground.learning.start()
@@ -169,6 +173,12 @@ class PageRoutes:
         if not mimetype.startswith("image/") or "svg" in mimetype:
             return HttpResponse.text("not an image", 404)
         return HttpResponse(200, self.slack.file_content(file_id), mimetype)
+
+
+def image_search_built() -> bool:
+    """Whether this build has the bot's image handler; without it the bot stays silent
+    on images, and the page says why rather than leaving the visitor waiting."""
+    return importlib.util.find_spec("handlers.images") is not None
 
 
 def as_mention(text: str) -> str:

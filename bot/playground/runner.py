@@ -18,6 +18,8 @@ from bot.playground.page import PageRoutes
 from bot.serving import HttpBot
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+
     from bot.services import Services
 
 CHANNEL = "general"
@@ -41,7 +43,8 @@ class Playground:
                  learning: LearningRuns | None = None) -> None:
         self.services = services
         self.slack = SlackEmulator(port=port)
-        self.learning = learning or LearningRuns(services)
+        self.app: App | None = None
+        self.learning = learning or LearningRuns(services, client=lambda: self.app and self.app.client)
         self.http: HttpBot | None = None
         PageRoutes(self).install(self.slack)
 
@@ -63,11 +66,14 @@ class Playground:
 
         Raises OSError when the port is taken."""
         self.slack.start()
-        settings = replace(self.services.settings, slack_bot_token=BOT_TOKEN,
-                           slack_signing_secret=SIGNING_SECRET, slack_api_url=self.slack.api_url)
+        # The services are this bot's for the playground's life; handlers read the Slack
+        # settings from them too (the image handler downloads only from SLACK_API_URL's host).
+        self.services.settings = replace(
+            self.services.settings, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=self.slack.api_url)
         try:
-            app = build_app(settings, self.services)
-            self.http = HttpBot(app, host="127.0.0.1", port=0).start()
+            self.app = build_app(self.services.settings, self.services)
+            self.http = HttpBot(self.app, host="127.0.0.1", port=0).start()
         except BaseException:
             self.slack.stop()
             raise

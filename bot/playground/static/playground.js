@@ -224,8 +224,17 @@ async function follow() {
 
 function showProblem(text) {
   const banner = $("banner");
+  if (!text && banner.classList.contains("note")) return;  // a note stays until the next one
+  banner.classList.remove("note");
   banner.hidden = !text;
   banner.textContent = text || "";
+}
+
+function showNote(text) {
+  const banner = $("banner");
+  banner.classList.add("note");
+  banner.hidden = false;
+  banner.textContent = text;
 }
 
 async function post(path, body, headers = { "Content-Type": "application/json" }) {
@@ -254,6 +263,7 @@ async function upload(file) {
   const query = new URLSearchParams({ name: file.name, text: input.value.trim() });
   const answer = await post("upload?" + query, file, { "Content-Type": file.type || "application/octet-stream" });
   if (answer) input.value = "";
+  if (answer && answer.note) showNote(answer.note);
 }
 
 function setUpComposer() {
@@ -291,14 +301,20 @@ function pct(value) {
   return typeof value === "number" ? value.toFixed(3) : "–";
 }
 
-function metricsTable(metrics) {
+// Before/after scores on the questions the gate judged with: held-out ratings, or the
+// gold questions (ARGOT_GOLD_QUERIES; the demo's own questions in `argot demo`).
+function metricsTable(report) {
+  const held = report.metrics || {};
+  const judged = Object.keys(held.active || {}).length ? ["held-out", held] : ["gold", report.gold || {}];
+  const [label, metrics] = judged;
   const active = metrics.active || {};
   const candidate = metrics.candidate || {};
-  const names = Object.keys(active).length ? Object.keys(active) : Object.keys(candidate);
-  const rows = names.filter((name) => typeof (active[name] ?? candidate[name]) === "number" && name !== "queries");
+  const rows = Object.keys(active).filter((name) => name !== "queries" && typeof active[name] === "number");
   if (!rows.length) return null;
-  return el("table", {},
-    el("thead", {}, el("tr", {}, el("th", {}, "held-out"), el("th", {}, "before"), el("th", {}, "after"))),
+  return el("table", { dataset: { testid: "metrics" } },
+    el("thead", {}, el("tr", {},
+      el("th", {}, `${label} (${active.queries ?? "?"} questions)`), el("th", { class: "num" }, "before"),
+      el("th", { class: "num" }, "after"))),
     el("tbody", {}, rows.map((name) => el("tr", {},
       el("th", {}, name),
       el("td", { class: "num" }, pct(active[name])),
@@ -325,7 +341,7 @@ function renderLearning(state) {
         el("tr", {}, el("th", {}, "training pairs"), el("td", { class: "num" }, report.pairs ?? 0)),
         el("tr", {}, el("th", {}, "hard negatives"), el("td", { class: "num" }, report.hard_negatives ?? 0)),
         report.seconds !== undefined ? el("tr", {}, el("th", {}, "took"), el("td", { class: "num" }, `${report.seconds} s`)) : null)),
-      metricsTable(report.metrics || {}));
+      metricsTable(report) || "");
   }
   const figure = $("star-map");
   figure.hidden = !state.star_map;
@@ -352,6 +368,7 @@ function setUpLearning() {
   refreshLearning().catch(() => {});
 }
 
+$("banner").addEventListener("click", () => { $("banner").hidden = true; $("banner").classList.remove("note"); });
 setUpComposer();
 setUpLearning();
 follow();
