@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,30 +125,58 @@ def ingest(args: argparse.Namespace) -> None:
 
 
 MEMORY_CHILD = """
-import os, resource, sys, json
+import json, resource, sys
 sys.path.insert(0, {repo!r})
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from bot.services import Services
 from bot.settings import Settings
+from engine.sources import collect
 services = Services(Settings.from_mapping({{"ARGOT_HOME": {home!r}}}))
-services.ingestor().ingest(__import__("engine.sources", fromlist=["collect"]).collect([{kb!r}]).documents)
-questions = [json.loads(l)["query"] for l in open({questions!r}) if l.strip()]
+if {ingest!r}:
+    services.ingestor().ingest(collect([{kb!r}]).documents)
+    print(json.dumps({{"after_ingest": peak_mb()}}))
+    raise SystemExit
+imported = peak_mb()
+questions = [json.loads(line)["query"] for line in open({questions!r}) if line.strip()]
 retriever = services.retriever()
-for q in questions:
-    retriever.search(q, k=5)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+retriever.search(questions[0], k=5)
+loaded = peak_mb()
+for question in questions:
+    retriever.search(question, k=5)
+import psutil
+full = psutil.Process().memory_full_info()
+print(json.dumps({{"after_imports": imported, "after_first_answer": loaded, "peak": peak_mb(),
+                  "uss": full.uss / 2**20, "pss": full.pss / 2**20, "shared": full.shared / 2**20}}))
 """
 
 
 def memory(args: argparse.Namespace) -> None:
+    """Ingest in one process, then measure a fresh process that only answers, as the bot does."""
+    import json
+
     repo = Path(__file__).resolve().parent.parent
+    figures = {}
     with tempfile.TemporaryDirectory() as home:
-        code = MEMORY_CHILD.format(repo=str(repo), home=home, kb=str(repo / "bot/demo/kb"),
-                                   questions=str(repo / "bot/demo/questions.jsonl"))
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peak_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
-    print(f"\nPeak RSS of a process that ingests the demo KB and answers its questions "
-          f"(default MiniLM, hybrid): **{peak_mb:.0f} MB**")
-    del resource
+        for ingest_first in (True, False):
+            code = MEMORY_CHILD.format(repo=str(repo), home=home, kb=str(repo / "bot/demo/kb"),
+                                       questions=str(repo / "bot/demo/questions.jsonl"),
+                                       ingest=ingest_first)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True)
+            figures.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    print("\nPeak RSS (MB), default MiniLM, hybrid retrieval, demo knowledge base\n")
+    print("| process | peak RSS MB |")
+    print("|---|---|")
+    print(f"| ingest the demo KB (separate process) | {figures['after_ingest']:.0f} |")
+    print(f"| answering process: after imports | {figures['after_imports']:.0f} |")
+    print(f"| answering process: after the first answer (model loaded) | "
+          f"{figures['after_first_answer']:.0f} |")
+    print(f"| answering process: after 211 questions (peak RSS) | **{figures['peak']:.0f}** |")
+    print(f"| ... of which private (USS) / proportional (PSS) at the end | "
+          f"{figures['uss']:.0f} / {figures['pss']:.0f} |")
+    print(f"| ... of which shared, file-backed (mostly torch's CUDA libraries) | "
+          f"{figures['shared']:.0f} |")
 
 
 def main() -> None:
