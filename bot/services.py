@@ -18,6 +18,7 @@ from engine.registry import BASE, ModelRegistry, ModelVersion
 if TYPE_CHECKING:
     from engine.embedders import TextEmbedder
     from engine.feedback import FeedbackStore
+    from engine.image_search import ImageSearch
     from engine.index import ChunkIndex
     from engine.ingest import Ingestor
     from engine.retrieval import Retriever
@@ -50,6 +51,17 @@ class Services:
 
         self.settings.home.mkdir(parents=True, exist_ok=True)
         return FeedbackStore(self.settings.db_url)
+
+    @cached_property
+    def images(self) -> ImageSearch:
+        """Image search over the configured CLIP model; the model loads on first use
+        (`images.start()` loads it at start-up and logs whether image search is on)."""
+        from engine.image_search import ImageSearch
+        from engine.images import ClipEmbedder
+
+        clip = (ClipEmbedder(self.settings.clip_model, self.settings.clip_pretrained)
+                if self.settings.images_enabled else None)
+        return ImageSearch(self.chroma, clip)
 
     def active_version(self) -> ModelVersion:
         return self.registry.active()

@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from handlers import commands, questions, reactions
+from handlers import commands, images, questions, reactions
 
-SURFACES = [questions, reactions, commands]
+SURFACES = [questions, images, reactions, commands]
 
 
 def register(app: App) -> None:

@@ -27,7 +27,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh ARGOT_HOME; no .env or Slack/Chroma settings leak in from the machine."""
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
                  "ARGOT_MODEL", "CHROMA_HOST", "CHROMA_PORT", "DATABASE_URL",
-                 "ARGOT_TRAIN_SCHEDULE", "ARGOT_OPS_CHANNEL", "ARGOT_RETRIEVAL"):
+                 "ARGOT_TRAIN_SCHEDULE", "ARGOT_OPS_CHANNEL", "ARGOT_RETRIEVAL",
+                 "ARGOT_CLIP_MODEL", "ARGOT_CLIP_PRETRAINED"):
         monkeypatch.delenv(name, raising=False)
     argot_home = tmp_path / "argot-home"
     monkeypatch.setenv("ARGOT_HOME", str(argot_home))
@@ -59,3 +60,26 @@ def minilm():
     embedder = SentenceTransformerEmbedder()
     embedder.model  # noqa: B018 - load now, not inside the first test's timing
     return embedder
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny open_clip model trained on synthetic shapes and diagrams, once per session
+    (tests/clip_fixture.py): this machine has no CLIP weights to download."""
+    from tests.clip_fixture import build
+
+    return build(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture
+def clip_settings(home: Path, monkeypatch: pytest.MonkeyPatch, tiny_clip) -> Settings:
+    """Settings with ARGOT_CLIP_MODEL / ARGOT_CLIP_PRETRAINED pointing at the tiny model."""
+    monkeypatch.setenv("ARGOT_CLIP_MODEL", str(tiny_clip.config))
+    monkeypatch.setenv("ARGOT_CLIP_PRETRAINED", str(tiny_clip.checkpoint))
+    return Settings.load()
+
+
+@pytest.fixture
+def clip_services(clip_settings: Settings, fake_embedder: FakeEmbedder) -> Services:
+    """Real Chroma and SQLite, the fake text embedder, the tiny CLIP model."""
+    return Services(clip_settings, base_embedder=fake_embedder)

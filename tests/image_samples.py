@@ -70,3 +70,62 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def shapes_kb(root: Path) -> Path:
+    """A small knowledge base about things that look like the tiny model's pictures:
+    documents with pictures (Markdown and HTML), without pictures, a lone picture, and
+    documents about something else entirely."""
+    kb = root / "shapes-kb"
+    docs = {
+        "dashboards/red-circle.md":
+            "# The Red Circle dashboard\n\nThe red circle dashboard shows the health of the "
+            "payments service at a glance. Open it first during an incident.\n",
+        "releases/blue-square.md":
+            "# Blue Square release checklist\n\nEvery release passes the blue square checklist "
+            "before it ships to production.\n\n![The blue square badge](img/badge.png)\n",
+        "architecture/ingest-pipeline.md":
+            "# Ingest pipeline architecture\n\nA flow diagram of boxes and arrows: the api, the "
+            "queue, the workers and the database.\n\n![boxes and arrows](pipeline.png)\n",
+        "reports/weekly-latency.md":
+            "# Weekly latency report\n\nA bar chart of p95 latency per service, posted every "
+            "Monday to the ops channel.\n",
+        "finance/cloud-costs.md":
+            "# Cloud cost breakdown\n\nA pie chart of where the cloud budget goes, team by "
+            "team, every quarter.\n",
+        "glossary/bosun.md":
+            "# Bosun\n\nThe bosun is the engineer on deploy duty this week; the bosun approves "
+            "every production deploy.\n",
+    }
+    for name, text in docs.items():
+        (kb / name).parent.mkdir(parents=True, exist_ok=True)
+        (kb / name).write_text(text, "utf-8")
+    (kb / "alerts").mkdir(parents=True, exist_ok=True)
+    (kb / "alerts" / "green-triangle.html").write_text(
+        "<html><head><title>Green Triangle alerting</title></head><body>"
+        "<h1>Green Triangle alerting</h1><p>The green triangle alert fires when the error "
+        "budget burns too fast.</p><figure><img src='icon.png' alt='green triangle'>"
+        "<figcaption>The green triangle on the pager</figcaption></figure></body></html>",
+        "utf-8")
+    write(kb / "releases" / "img" / "badge.png", shape_png("blue", "square", seed=1))
+    write(kb / "architecture" / "pipeline.png", diagram_png("flow", seed=1))
+    write(kb / "alerts" / "icon.png", shape_png("green", "triangle", seed=1))
+    write(kb / "whiteboard" / "yellow-star.png", shape_png("yellow", "star", seed=1))
+    return kb
+
+
+FINDS = [
+    # (what the query picture shows, the document it must find first)
+    (("red", "circle"), "dashboards/red-circle"),          # text only: no picture in the doc
+    (("blue", "square"), "releases/blue-square"),          # a linked picture and the text
+    (("green", "triangle"), "alerts/green-triangle"),      # HTML with a figure
+    (("yellow", "star"), "whiteboard/yellow-star"),        # a lone image file
+    (("flow",), "architecture/ingest-pipeline"),           # a diagram of boxes and arrows
+    (("bars",), "reports/weekly-latency"),                 # a bar chart, no picture in the doc
+    (("pie",), "finance/cloud-costs"),
+]
+
+
+def query_png(what: tuple[str, ...], seed: int = 101) -> bytes:
+    """A fresh picture of `what`, never the same pixels as the one in the knowledge base."""
+    return shape_png(*what, seed=seed, size=360) if len(what) == 2 else diagram_png(what[0], seed, 360)

@@ -19,21 +19,35 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     report = ingestor.ingest(
         collected.documents,
         progress=lambda done, total: say(f"embedded {done}/{total} chunks"))
-    if collected.images:
-        report.errors.extend(ingest_images(services, collected.images))
+    report.errors.extend(ingest_images(services, collected.documents, collected.images))
     say(f"{report.summary()} ({len(collected.images)} images)")
     return 1 if collected.errors or report.errors else 0
 
 
-def ingest_images(services: Services, images: list) -> list[str]:
-    """Images go to the image index when image search is on (see engine/images.py)."""
-    say(f"note: {len(images)} image files found; image search is not available in this "
-        "build, they were not indexed")
-    return []
+def ingest_images(services: Services, documents: list, images: list) -> list[str]:
+    """Pictures (image files, and images the documents link) and every document's CLIP
+    text embedding go to the image index when image search is on; returns the errors."""
+    from engine.images import ImagesUnavailable
+
+    if not services.settings.images_enabled:
+        if images:
+            say(f"note: {len(images)} image files not indexed: image search is turned off "
+                "(ARGOT_CLIP_MODEL=none)")
+        return []
+    try:
+        report = services.images.ingest(
+            documents, images, progress=lambda done, total: say(f"embedded {done}/{total} images"))
+    except ImagesUnavailable as exc:
+        say(f"note: image search is off, images and CLIP text embeddings were not indexed: {exc}")
+        return []
+    for error in report.errors:
+        say(f"error: {error}")
+    say(report.summary())
+    return report.errors
 
 
 def cmd_forget(args: argparse.Namespace, services: Services) -> int:
-    removed = services.ingestor().forget(args.doc_id)
+    removed = services.ingestor().forget(args.doc_id) + services.images.forget(args.doc_id)
     if not removed:
         say(f"error: no document with id {args.doc_id!r} in the index")
         return 1
@@ -45,8 +59,7 @@ def cmd_ask(args: argparse.Namespace, services: Services) -> int:
     from engine.retrieval import MAX_QUERY_CHARS
 
     if args.image:
-        say("error: image search is not available in this build")
-        return 2
+        return ask_image(args, services)
     question = args.question or ""
     if len(question) > MAX_QUERY_CHARS:
         say(f"note: the question was cut to its first {MAX_QUERY_CHARS} characters")
@@ -57,6 +70,36 @@ def cmd_ask(args: argparse.Namespace, services: Services) -> int:
                           "model_version": services.active_version().version,
                           "hits": [hit.as_dict() for hit in hits]}, ensure_ascii=False))
         return 0
+    print_hits(hits)
+    return 0
+
+
+def ask_image(args: argparse.Namespace, services: Services) -> int:
+    """`argot ask --image FILE`: the documents that match a picture."""
+    from pathlib import Path
+
+    from engine.image_decoding import read_image_file
+    from engine.images import ImagesUnavailable
+
+    if args.question:
+        say("error: give a question or --image FILE, not both")
+        return 2
+    picture = read_image_file(Path(args.image))
+    try:
+        answer = services.images.search(picture, k=args.k)
+    except ImagesUnavailable as exc:
+        say(f"error: image search is off: {exc}")
+        return 2
+    if args.json:
+        print(json.dumps({"query": args.image, "modality": "image", "image_sha256": picture.sha256,
+                          "model_version": answer.model_version,
+                          "hits": [hit.as_dict() for hit in answer.hits]}, ensure_ascii=False))
+        return 0
+    print_hits(answer.hits)
+    return 0
+
+
+def print_hits(hits: list) -> None:
     if not hits:
         print("No matching documents. Ingest some with `argot ingest PATH`.")
     for rank, hit in enumerate(hits, start=1):
@@ -65,7 +108,6 @@ def cmd_ask(args: argparse.Namespace, services: Services) -> int:
         print(f"   {excerpt}")
         if hit.url or hit.source:
             print(f"   {hit.url or hit.source}")
-    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,217 @@
+"""Image-search benchmarks for the ViT-B-32 architecture on this machine's CPU.
+
+    .venv/bin/python bench/image_bench.py latency --images 200 --docs 500 --queries 30
+    .venv/bin/python bench/image_bench.py ingest --images 64
+    .venv/bin/python bench/image_bench.py memory
+
+The weights are random (`open_clip.create_model("ViT-B-32", pretrained=None)`): the
+timing and memory of a forward pass do not depend on what the weights are, and no
+weights can be downloaded here.
+
+- latency: one image query as the bot runs it once the picture is downloaded:
+  decode and check the bytes (a 1280 × 800 PNG screenshot), embed, look up both
+  collections (pictures, CLIP document texts), fuse into documents.
+- ingest: image files → checked, decoded, embedded, written to the picture
+  collection, per second; and document texts → CLIP text embeddings per second.
+- memory: peak RSS of a fresh process that is the bot (Bolt app against the local
+  Slack emulator, services, the bundled MiniLM and ViT-B-32 loaded) after answering
+  one text question and one image query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from engine.image_decoding import decode_image  # noqa: E402
+from engine.image_search import ImageSearch  # noqa: E402
+from engine.images import ClipEmbedder  # noqa: E402
+from engine.index import make_client  # noqa: E402
+from engine.types import Document  # noqa: E402
+
+ARCH = "ViT-B-32"
+
+
+def vit_b_32() -> ClipEmbedder:
+    """ViT-B-32 with random weights, wrapped like a loaded model."""
+    import open_clip
+
+    model, _, preprocess = open_clip.create_model_and_transforms(ARCH, pretrained=None)
+    return ClipEmbedder.from_parts(model, preprocess, open_clip.get_tokenizer(ARCH),
+                                   "clip-vit-b-32-random")
+
+
+def screenshot(seed: int, size: tuple[int, int] = (1280, 800)) -> bytes:
+    """A dashboard-like PNG: panels, bars, lines and labels on a light background."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, (246, 247, 249))
+    pen = ImageDraw.Draw(image)
+    for row in range(2):
+        for col in range(3):
+            x0, y0 = 20 + col * 420, 60 + row * 370
+            pen.rectangle((x0, y0, x0 + 400, y0 + 350), fill=(255, 255, 255), outline=(210, 210, 215))
+            pen.text((x0 + 12, y0 + 10), f"panel {rng.randrange(1000)} p95 latency", fill=(40, 40, 40))
+            colour = tuple(rng.randrange(40, 220) for _ in range(3))
+            for bar in range(12):
+                height = rng.randrange(20, 280)
+                pen.rectangle((x0 + 20 + bar * 30, y0 + 330 - height, x0 + 40 + bar * 30, y0 + 330),
+                              fill=colour)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def documents(count: int) -> list[Document]:
+    words = ("deploy", "latency", "dashboard", "incident", "queue", "billing", "runbook", "cache",
+             "gateway", "release", "alert", "pipeline", "schema", "owner", "rotation")
+    rng = random.Random(3)
+    return [Document(doc_id=f"doc-{i}", title=f"{rng.choice(words).title()} {i}",
+                     text=" ".join(rng.choice(words) for _ in range(120)))
+            for i in range(count)]
+
+
+def write_images(folder: Path, count: int) -> list[tuple[Path, str]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(count):
+        path = folder / f"shot-{i}.png"
+        path.write_bytes(screenshot(i))
+        files.append((path, f"shots/shot-{i}"))
+    return files
+
+
+def cmd_latency(args: argparse.Namespace) -> None:
+    clip = vit_b_32()
+    with tempfile.TemporaryDirectory() as tmp:
+        search = ImageSearch(make_client(Path(tmp)), clip)
+        print(f"indexing {args.images} images and {args.docs} documents …", file=sys.stderr)
+        search.ingest(documents(args.docs), write_images(Path(tmp) / "shots", args.images))
+        queries = [screenshot(10_000 + i) for i in range(args.queries)]
+        search.search(decode_image(queries[0]), 5)  # warm-up
+        decode_s, total_s = [], []
+        for data in queries:
+            started = time.perf_counter()
+            picture = decode_image(data)
+            decoded = time.perf_counter()
+            search.search(picture, 5)
+            done = time.perf_counter()
+            decode_s.append(decoded - started)
+            total_s.append(done - started)
+    ms = [1000 * s for s in total_s]
+    print(f"| image query (decode + embed + 2 lookups + fusion) | median {statistics.median(ms):.0f} ms"
+          f" | p95 {float(np.percentile(ms, 95)):.0f} ms | decode median "
+          f"{1000 * statistics.median(decode_s):.0f} ms | {args.images} pictures, {args.docs} documents"
+          f" indexed, {len(queries)} queries of 1280×800 PNG |")
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    clip = vit_b_32()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_images(Path(tmp) / "shots", args.images)
+        search = ImageSearch(make_client(Path(tmp)), clip)
+        search.ingest(documents(4), files[:4])  # warm-up, not counted
+        pictures, texts = search.indexes()
+        for index in (pictures, texts):
+            for doc_id in list(index.document_ids()):
+                index.delete_document(doc_id)
+        started = time.perf_counter()
+        report = search.ingest([], files)
+        image_s = time.perf_counter() - started
+        docs = documents(args.docs)
+        started = time.perf_counter()
+        search.ingest(docs, [])
+        text_s = time.perf_counter() - started
+    print(f"| indexing pictures (read, check, decode, embed, write) | {report.images / image_s:.1f} "
+          f"images/s | {report.images} 1280×800 PNGs |")
+    print(f"| indexing document texts for image search (CLIP text tower) | {len(docs) / text_s:.1f} "
+          f"documents/s | {len(docs)} documents of ~120 words |")
+
+
+def cmd_memory(args: argparse.Namespace) -> None:
+    code = MEMORY_CHILD
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=900, cwd=Path(__file__).resolve().parent.parent)
+    if result.returncode != 0:
+        raise SystemExit(result.stderr[-2000:])
+    print(result.stdout.strip())
+
+
+MEMORY_CHILD = r"""
+import os, resource, sys, tempfile
+from dataclasses import replace
+from pathlib import Path
+sys.path.insert(0, ".")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+from bench.image_bench import vit_b_32, screenshot
+from bot.app import build_app
+from bot.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
+from bot.services import Services
+from bot.settings import Settings
+from engine.image_decoding import decode_image
+from engine.image_search import ImageSearch
+from engine.types import Document
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+with tempfile.TemporaryDirectory() as tmp, SlackEmulator() as slack:
+    settings = Settings.from_mapping({"ARGOT_HOME": tmp, "SLACK_BOT_TOKEN": BOT_TOKEN,
+                                      "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                                      "SLACK_API_URL": slack.api_url})
+    services = Services(settings)
+    app = build_app(settings, services)
+    services.ingestor().ingest([Document("d1", "Project Phoenix is the billing rewrite.", "Phoenix")])
+    services.retriever().search("what is phoenix?", 3)
+    text_only = rss_mb()
+    services.__dict__["images"] = ImageSearch(services.chroma, vit_b_32())
+    services.images.ingest([Document("d1", "Project Phoenix is the billing rewrite.", "Phoenix")])
+    services.images.search(decode_image(screenshot(1)), 3)
+    both = rss_mb()
+print(f"| peak RSS, bot with MiniLM (after a text question) | {text_only:.0f} MB |")
+print(f"| peak RSS, bot with MiniLM + ViT-B-32 (after a text question and an image query) | "
+      f"{both:.0f} MB | target < 1536 MB |")
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    latency = sub.add_parser("latency")
+    latency.add_argument("--images", type=int, default=200)
+    latency.add_argument("--docs", type=int, default=500)
+    latency.add_argument("--queries", type=int, default=30)
+    ingest = sub.add_parser("ingest")
+    ingest.add_argument("--images", type=int, default=64)
+    ingest.add_argument("--docs", type=int, default=200)
+    sub.add_parser("memory")
+    args = parser.parse_args()
+    import torch
+
+    print(f"<!-- {ARCH} random weights, torch {torch.__version__}, {torch.get_num_threads()} threads,"
+          f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} -->")
+    {"latency": cmd_latency, "ingest": cmd_ingest, "memory": cmd_memory}[args.what](args)
+    print(f"<!-- this process peaked at {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
+          " MB -->", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
