@@ -103,3 +103,14 @@ def test_glossary_entry_is_credited_and_scoped() -> None:
     assert term_slug("日本語") == "日本語" and term_slug("!!!")
     with pytest.raises(GlossaryError):
         glossary_entry("x" * 200, "too long a term", author="U1", channel="C1", private=False)
+
+
+def test_database_down_answers_try_again(services: Services) -> None:
+    from dataclasses import replace
+
+    load_team_kb(services)
+    down = Services(replace(services.settings, database_url="sqlite:////nonexistent/x/f.db"),
+                    base_embedder=services.embedder())
+    respond = Recorder()
+    run(command("what is the bosun?"), bolt_context(down), RecordingClient(), respond)
+    assert respond.calls == [{"text": blocks.TRY_AGAIN}]

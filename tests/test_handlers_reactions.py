@@ -115,3 +115,17 @@ def test_a_reaction_on_a_message_that_is_not_an_answer_is_ignored(asked) -> None
     record_rating(body, event, bolt_context(services), client)
     assert client.calls == []
     assert services.feedback.votes_for(query_of(answers[0])) == []
+
+
+def test_database_down_tells_only_the_person_who_reacted(services: Services) -> None:
+    from dataclasses import replace
+
+    from handlers import blocks
+
+    down = Services(replace(services.settings, database_url="sqlite:////nonexistent/x/f.db"),
+                    base_embedder=services.embedder())
+    client = RecordingClient()
+    body, event = reaction("reaction_added", "+1", "1001.000100")
+    record_rating(body, event, bolt_context(down), client)
+    assert client.calls == [("chat.postEphemeral",
+                             {"channel": "C1", "user": "U2", "text": blocks.TRY_AGAIN})]
