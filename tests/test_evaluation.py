@@ -259,7 +259,8 @@ def test_argot_eval_prints_the_table_and_json(demo_services: Services, tmp_path:
                                               capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "q.jsonl", [
         json.dumps({"query": "what does rlq stand for", "relevant": ["glossary/rlq"]}),
-        json.dumps({"query": "who are the pursers", "relevant": ["teams/payments-engineering", "glossary/x"]}),
+        json.dumps({"query": "who are the pursers",
+                    "relevant": ["teams/payments-engineering", "glossary/x"]}),
         json.dumps({"query": "what is a berth", "relevant": ["glossary/berth"]}),
     ])
     assert run_cli(demo_services, "eval", str(path), "--plot", str(tmp_path / "bars.png")) == 0
@@ -321,6 +322,8 @@ def test_argot_eval_needs_a_query_file_or_feedback(services: Services,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(services, "eval") == 2
     assert "QUERIES.jsonl" in capsys.readouterr().err
+    assert run_cli(services, "eval", "q.jsonl", "--modes", "dense,sparse") == 2
+    assert "not sparse" in capsys.readouterr().err
 
 
 # -- real models ------------------------------------------------------------------------------------

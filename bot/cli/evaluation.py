@@ -66,6 +66,11 @@ def cmd_eval(args: argparse.Namespace, services: Services) -> int:
     if args.from_feedback == bool(args.queries):
         say("error: give a query file (QUERIES.jsonl) or --from-feedback, not both or neither")
         return 2
+    asked = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    unknown = sorted(set(asked) - {"dense", "hybrid", "bm25"})
+    if unknown or not asked:
+        say(f"error: --modes takes dense, hybrid and bm25, not {', '.join(unknown) or 'nothing'}")
+        return 2
     corpus = index_corpus(services)
     if args.from_feedback:
         queries = QuerySet.from_feedback(services.feedback, split=args.split.replace("-", "_"))
@@ -79,9 +84,9 @@ def cmd_eval(args: argparse.Namespace, services: Services) -> int:
     queries = queries.restricted_to(corpus.doc_ids, strict=args.strict)
     for warning in queries.warnings:
         say(f"warning: {warning}")
-    modes = [mode for mode in ("dense", "hybrid") if mode in args.modes.split(",")]
-    comparison = compare(corpus, queries, model_candidates(services, args.model, args.all_versions),
-                         modes=modes, bm25="bm25" in args.modes.split(","),
+    modes = [mode for mode in ("dense", "hybrid") if mode in asked]
+    candidates = model_candidates(services, args.model, args.all_versions) if modes else []
+    comparison = compare(corpus, queries, candidates, modes=modes, bm25="bm25" in asked,
                          cache=eval_cache(services, not args.no_cache), progress=say)
     if args.json:
         print(json.dumps(comparison.as_dict(), ensure_ascii=False))
