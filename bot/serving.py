@@ -48,6 +48,7 @@ class HttpBot:
     """The app listening on host:port; `port=0` picks a free one (tests)."""
 
     def __init__(self, app: App, host: str = "0.0.0.0", port: int = 3000) -> None:
+        self.app = app
         self.server = make_server(host, port, wsgi_app(app), server_class=ThreadingWSGIServer,
                                   handler_class=QuietHandler)
         self.host, self.port = host, self.server.server_address[1]
@@ -68,10 +69,12 @@ class HttpBot:
         return self
 
     def stop(self) -> None:
+        """Stop taking events, then let the answers already being worked on finish."""
         self.server.shutdown()
         self.server.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 def serve_socket_mode(app: App, app_token: str, on_connected: Callable[[], None] | None = None
