@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the browser test"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji) >/dev/null; \
 	fi
 
 test: install browser
@@ -32,9 +32,9 @@ test: install browser
 test-fast: install
 	$(BIN)/pytest -q -m "not slow"
 
+# The local playground: the real bot against a local Slack emulation, in a browser.
 demo: install
-	$(BIN)/argot ingest bot/demo/kb
-	$(BIN)/argot ask "who looks after mistral at night?"
+	$(BIN)/argot demo
 
 lint: install
 	$(BIN)/ruff check .
