@@ -368,6 +368,12 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # In WAL mode NORMAL is still crash-safe and consistent (a process restart
+            # loses nothing); only an OS crash or power cut can roll back the last few
+            # commits. It saves an fsync per commit: ~12 ms of every vote and every
+            # answer on the benchmark machine, for two commits before a question's
+            # first answer.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
