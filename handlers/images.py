@@ -86,7 +86,7 @@ def answer_image(body: dict[str, Any], event: dict[str, Any], context: BoltConte
         files = image_files(event)
         try:
             data = download(file_details(client, files[0]), context.bot_token or client.token or "",
-                            allowed_hosts(services.settings.slack_api_url))
+                            allowed_hosts(client.base_url))
             picture = decode_image(data, max_bytes=MAX_DOWNLOAD_BYTES)
             answer = images.search(picture, ANSWERS_SHOWN, channel=channel)
         except (DownloadFailed, ImageRejected) as exc:
@@ -114,7 +114,8 @@ def file_details(client: WebClient, file: dict[str, Any]) -> dict[str, Any]:
 
 
 def allowed_hosts(api_url: str) -> tuple[str, ...]:
-    """Slack's file hosts, plus the host of SLACK_API_URL (a proxy or the emulator)."""
+    """Slack's file hosts, plus the host the Web API client talks to (SLACK_API_URL: a
+    proxy, or the emulator)."""
     own = urlsplit(api_url).hostname
     return (*SLACK_FILE_HOSTS, own) if own else SLACK_FILE_HOSTS
 

@@ -65,10 +65,12 @@ def minilm():
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory):
     """A tiny open_clip model trained on synthetic shapes and diagrams, once per session
-    (tests/clip_fixture.py): this machine has no CLIP weights to download."""
-    from tests.clip_fixture import build
+    (tests/clip_fixture.py): this machine has no CLIP weights to download.
+    ARGOT_TINY_CLIP_CACHE=DIR keeps it between sessions while you work on the tests."""
+    from tests.clip_fixture import build, build_once
 
-    return build(tmp_path_factory.mktemp("tiny-clip"))
+    cache = os.environ.get("ARGOT_TINY_CLIP_CACHE")
+    return build_once(Path(cache)) if cache else build(tmp_path_factory.mktemp("tiny-clip"))
 
 
 @pytest.fixture

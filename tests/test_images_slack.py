@@ -149,3 +149,25 @@ def test_without_clip_weights_images_get_a_short_reply_and_text_still_works(
         _, replies = bot.ask("what is project phoenix?")
         assert payload(replies[0])["doc_id"] == "services/phoenix"
     assert not bot.slack.calls_to(FILE_DOWNLOAD)  # nothing was fetched for nothing
+
+
+def test_the_token_only_goes_to_slack_hosts() -> None:
+    hosts = image_handler.allowed_hosts("http://127.0.0.1:4321/api/")
+    assert image_handler.host_allowed("https://files.slack.com/files-pri/T1-F1/x.png", hosts)
+    assert image_handler.host_allowed("http://127.0.0.1:4321/files/F1/x.png", hosts)
+    assert not image_handler.host_allowed("https://files.slack.com.evil.example/x.png", hosts)
+    with pytest.raises(image_handler.DownloadFailed):
+        image_handler.download({"url_private_download": "https://evil.example/x.png", "size": 10},
+                               "xoxb-secret", hosts)
+
+
+def test_only_messages_with_images_are_image_questions() -> None:
+    png = {"id": "F1", "mimetype": "image/png"}
+    pdf = {"id": "F2", "mimetype": "application/pdf"}
+    mention = {"type": "app_mention", "user": "U1", "text": "<@UBOT>", "ts": "1.0", "channel": "C1"}
+    assert image_handler.is_image_question({**mention, "files": [pdf, png]})
+    assert not image_handler.is_image_question({**mention, "files": [pdf]})
+    assert not image_handler.is_image_question({**mention, "files": [png], "bot_id": "B1"})
+    dm = {**mention, "type": "message", "channel_type": "im", "subtype": "file_share"}
+    assert image_handler.is_direct_image({**dm, "files": [png]})
+    assert not image_handler.is_direct_image({**dm, "channel_type": "channel", "files": [png]})
