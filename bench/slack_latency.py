@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.slackbench import (  # noqa: E402
+    Courier,
     Engine,
     demo_questions,
     first_answer_at,
@@ -34,7 +35,7 @@ from bot.emulator import BOT_USER_ID, SlackEmulator  # noqa: E402
 
 class Asker:
     def __init__(self, slack: SlackEmulator) -> None:
-        self.slack = slack
+        self.slack, self.courier = slack, Courier()
         self.general, self.alice = slack.channel_id("general"), slack.user_id("alice")
 
     def ask(self, question: str) -> tuple[float, float]:
@@ -43,9 +44,9 @@ class Asker:
         asked = slack.post_user_message(self.general, self.alice, f"<@{BOT_USER_ID}> {question}",
                                         deliver=False)
         start = time.time()
-        delivery = slack.events.send(asked.request)
+        status = self.courier.deliver(asked.request)
         acked = time.time() - start
-        assert delivery.status == 200, delivery.body
+        assert status == 200, status
         slack.wait_for_messages(self.general, asked.ts, timeout=60, user=BOT_USER_ID)
         answered = first_answer_at(slack, self.general, asked.ts) - start
         time.sleep(0.1)  # the rest of the thread is posted before the next question
