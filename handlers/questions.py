@@ -1,7 +1,7 @@
 """Questions in words: a message that mentions the bot, or any message in a DM with it.
 
 Slack gets its acknowledgement at once; searching and posting happen in a lazy
-listener after it. A retried delivery of the same event is answered once.
+listener after it. A message is answered once, however often it is delivered.
 Messages that carry images are left to handlers/images.py.
 """
 
@@ -70,8 +70,11 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
 
     with reported(reply, "answering a question"):
         feedback = services.feedback
-        if not feedback.claim_event(body.get("event_id") or f"message:{channel}:{event['ts']}"):
-            log.info("event %s was already handled; ignoring the retry", body.get("event_id"))
+        # Claimed by message, not by event id: a retry has the same message, and so would
+        # an app_mention and a message.im about one message, if Slack ever sent both.
+        if not feedback.claim_event(f"message:{channel}:{event['ts']}"):
+            log.info("message %s in %s was already answered; ignoring event %s", event["ts"],
+                     channel, body.get("event_id"))
             return
         text = question_text(event.get("text", ""), context.bot_user_id)
         if not text:

@@ -114,3 +114,13 @@ def test_database_down_tells_the_person_and_logs_no_secret(
     [reply] = client.posted()
     assert reply["text"] == blocks.TRY_AGAIN
     assert "unavailable" in caplog.text and "xoxb-" not in caplog.text
+
+
+def test_one_message_delivered_as_two_events_is_answered_once(kb_services: Services) -> None:
+    client = RecordingClient()
+    body, event = mention_event("what is project phoenix?", channel="D1")
+    answer_question(body, event, bolt_context(kb_services), client)
+    count = len(client.posted())
+    as_dm = {**event, "type": "message", "channel_type": "im"}
+    answer_question({**body, "event_id": "Ev2"}, as_dm, bolt_context(kb_services), client)
+    assert len(client.posted()) == count
