@@ -72,3 +72,17 @@ def test_argot_serve_http_answers_a_mention(
             listening[0].stop()
             thread.join(timeout=10)
     assert exit_code == [0]
+
+
+def test_socket_mode_with_a_refused_app_token_says_so(
+        home: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr("engine.embedders.build_text_embedder", lambda *a, **k: fake_embedder)
+    with SlackEmulator() as slack:
+        for name, value in (("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_API_URL", slack.api_url),
+                            ("SLACK_APP_TOKEN", "xapp-not-known"), ("ARGOT_CLIP_MODEL", "none")):
+            monkeypatch.setenv(name, value)
+        assert main(["serve", "--no-jobs"]) == 2
+        assert slack.calls_to("apps.connections.open")
+    err = capsys.readouterr().err
+    assert "SLACK_APP_TOKEN was refused by Slack" in err and "xapp-not-known" not in err
