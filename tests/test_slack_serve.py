@@ -86,3 +86,34 @@ def test_socket_mode_with_a_refused_app_token_says_so(
         assert slack.calls_to("apps.connections.open")
     err = capsys.readouterr().err
     assert "SLACK_APP_TOKEN was refused by Slack" in err and "xapp-not-known" not in err
+
+
+def test_socket_mode_acknowledges_and_answers_in_the_thread(services: Services) -> None:
+    from dataclasses import replace
+
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.emulator import payloads
+    from tests.socketmode import SocketModeEndpoint
+
+    services.ingestor().ingest(TEAM_KB)
+    with SlackEmulator() as slack:
+        endpoint = SocketModeEndpoint(slack)
+        settings = replace(services.settings, slack_bot_token=BOT_TOKEN,
+                           slack_app_token="xapp-1-test", slack_api_url=slack.api_url)
+        handler = SocketModeHandler(build_app(settings, services), settings.slack_app_token)
+        try:
+            handler.connect()
+            assert endpoint.connected.wait(10)
+            general = slack.channel_id("general")
+            asked = slack.post_user_message(general, slack.user_id("alice"),
+                                            f"<@{BOT_USER_ID}> what is project phoenix?",
+                                            deliver=False)
+            event = payloads.message_event(asked.message, general, "app_mention")
+            assert endpoint.send_event(payloads.envelope(event))
+            [answer, *_] = slack.wait_for_messages(general, asked.ts, timeout=20)
+            assert payload(answer)["doc_id"] == "services/phoenix"
+        finally:
+            handler.close()
+            endpoint.close()
