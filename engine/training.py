@@ -169,6 +169,10 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
         prompts=prompts or None)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for callback in (PrinterCallback, ProgressCallback):  # stdout is for `argot train --json`
+        trainer.remove_callback(callback)
     output = trainer.train()
     model.max_seq_length = answering_length  # answers read whole chunks again
     loss_value = getattr(output, "training_loss", None)
