@@ -8,8 +8,9 @@ held-out slice by `margin` (nDCG@10) and does not fall back on the gold file.
 
 The blending weight (`engine.training.blend`) is chosen here too, on a pool: the
 documents the active model ranks in its top `pool_depth` for the held-out questions,
-plus their relevant ones. Re-embedding only that pool for each weight costs a fraction
-of the corpus; the chosen model is then measured on the whole corpus.
+plus their relevant ones (for at most 40 questions). Re-embedding only that pool for
+each weight costs a fraction of the corpus; the chosen model is then measured on the
+whole corpus.
 
 Tip:
     A margin of 0.01 nDCG@10 keeps noise out with 30+ held-out questions; with fewer,
@@ -52,11 +53,17 @@ def dense_scores(embedder: TextEmbedder, corpus: EvalCorpus, vectors: np.ndarray
 
 def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[float],
                  active: ActiveCorpus, active_embedder: TextEmbedder, queries: QuerySet,
-                 pool_depth: int = 30) -> tuple[float, dict[float, float]]:
+                 pool_depth: int = 20, max_questions: int = 40) -> tuple[float, dict[float, float]]:
     """The blending weight with the best nDCG@10 on the pool; ties go to the weight
-    closer to the base (the safer model)."""
+    closer to the base (the safer model). At most `max_questions` questions (a stable
+    sample) decide, which bounds the pool on a large held-out slice."""
     if len(alphas) == 1 or not len(queries):
         return alphas[0], {}
+    if len(queries) > max_questions:
+        from engine.trainingdata import stable_fraction
+
+        sample = sorted(queries, key=lambda q: stable_fraction(q.query))[:max_questions]
+        queries = QuerySet(sample, source=queries.source)
     ranker = DenseRanker(active_embedder, active.corpus, active.vectors)
     top = ranker.rank_vectors(active_embedder.embed_batch(queries.texts, "query"), pool_depth)
     pool_ids = {doc for ranking in top for doc in ranking} | queries.relevant_ids

@@ -85,7 +85,7 @@ class LearningConfig:
     gold_queries: Path | None = None
     gold_tolerance: float = 0.0
     alphas: tuple[float, ...] = (1.0, 0.75, 0.5)
-    pool_depth: int = 30
+    pool_depth: int = 20
     aux_share: float = 1.0
     """FAQ and glossary examples: at most this many per rated example (min `aux_min`)."""
     aux_min: int = 32
@@ -165,6 +165,7 @@ class CycleReport:
     ratings: dict[str, Any] = field(default_factory=dict)
     new_ratings: int = 0
     cleaned: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
     image: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -178,7 +179,8 @@ class CycleReport:
                 "gold": self.gold, "alpha": self.alpha, "alpha_scores": self.alpha_scores,
                 "training": self.training, "negatives": self.negatives,
                 "pairs_by_source": self.pairs_by_source, "ratings": self.ratings,
-                "new_ratings": self.new_ratings, "cleaned": self.cleaned, "image": self.image}
+                "new_ratings": self.new_ratings, "cleaned": self.cleaned, "pruned": self.pruned,
+                "image": self.image}
 
 
 @dataclass
@@ -349,6 +351,10 @@ class LearningCycle:
         self.report.alpha = alpha
         self.report.alpha_scores = {str(a): round(s, 4) for a, s in scores.items()}
         state.candidate = blend(result.model, base_state, alpha)
+        # The prompts travel with the model: a version folder named ft0003 gives no hint
+        # that its base wanted "query: " in front of questions.
+        state.candidate.prompts.update({k: v for k, v in (("query", prompts["query_prompt"]),
+                                        ("document", prompts["document_prompt"])) if v})
         save(state.candidate, state.folder)
         state.candidate_embedder = in_memory_embedder(state.candidate, state.version, **prompts)
         self.checkpoint("training")
@@ -409,6 +415,9 @@ class LearningCycle:
                      "gold": (report.gold or {}).get("candidate", {})},
             note=f"cycle {self.cycle_id}: {report.pairs} pairs, alpha {report.alpha}"))
         report.active_version = state.version
+        from engine.promotion import prune
+
+        report.pruned = prune(self.bench.registry, self.bench.client)
 
     def _report(self) -> None:
         if self.config.picture:

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 WRITE_BLOCK = 1000
 SYNC_ROUNDS = 3
+KEEP_VERSIONS = 5
+"""Fine-tuned versions kept for rollback (a MiniLM version is ~90 MB plus its collection)."""
 
 
 class PromotionError(ArgotError):
@@ -69,6 +71,28 @@ def clean_pending(registry: ModelRegistry, client: Any) -> list[str]:
     if cleaned:
         log.warning("cleaned up after an interrupted cycle: %s", ", ".join(cleaned))
     return cleaned
+
+
+def prune(registry: ModelRegistry, client: Any, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Remove the oldest fine-tuned versions beyond `keep`, never the active one nor the
+    one a plain rollback would go back to; folders and collections go with them."""
+    active = registry.active().version
+    history = [v for v in registry.history() if v != active]
+    protected = {active, *history[-1:]}
+    tuned = sorted((v for v in registry.versions() if is_candidate_name(v.version)),
+                   key=lambda v: v.created_at)
+    removed: list[str] = []
+    for version in tuned:
+        if len(tuned) - len(removed) <= keep:
+            break
+        if version.version in protected:
+            continue
+        registry.forget(version.version)
+        ChunkIndex(client, version.version).drop()
+        if version.path:
+            shutil.rmtree(version.path, ignore_errors=True)
+        removed.append(version.version)
+    return removed
 
 
 def write_collection(client: Any, version: str, corpus: ActiveCorpus, vectors: np.ndarray,

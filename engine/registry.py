@@ -118,6 +118,15 @@ class ModelRegistry:
         self._write(state)
         return version
 
+    def forget(self, version: str) -> None:
+        """Drop a version that is not active from the registry (its files are the caller's)."""
+        state = self._fresh_state()
+        if version == state["active"]:
+            raise RegistryError(f"{version} is active; roll back before removing it")
+        state["versions"].pop(version, None)
+        state["history"] = [v for v in state["history"] if v != version]
+        self._write(state)
+
     def unregistered_dirs(self) -> list[Path]:
         """Candidate folders no version points at: what a killed cycle leaves behind."""
         known = set(self._fresh_state()["versions"])

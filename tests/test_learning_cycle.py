@@ -1,4 +1,4 @@
-"""Whole learning cycles with the bundled MiniLM on part of the demo knowledge base.
+"""Whole learning cycles with the bundled MiniLM on the demo glossary.
 
 Training is tiny (a few steps, short sequences), so these tests check what the cycle
 does — decide, switch, roll back, survive being killed — not how much it learns; the
@@ -32,7 +32,7 @@ from tests.learning_support import REPO, demo_queries, rate
 pytestmark = pytest.mark.slow
 
 KB = REPO / "bot" / "demo" / "kb"
-PARTS = ("glossary/", "faq/")
+PARTS = ("glossary/",)
 TINY = {"ARGOT_TRAIN_MAX_STEPS": "2", "ARGOT_TRAIN_BATCH_SIZE": "8",
         "ARGOT_TRAIN_MAX_SEQ_LENGTH": "48", "ARGOT_TRAIN_NEGATIVES": "1",
         "ARGOT_COCKTAIL_ALPHAS": "1", "ARGOT_MIN_HELD_OUT": "3", "ARGOT_MIN_NEW_RATINGS": "1"}
@@ -149,18 +149,12 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home,
     assert "ft0001" not in indexed_versions(services.chroma)
 
 
-def test_too_few_held_out_questions_skip_with_the_reason(home, monkeypatch):
-    for name, value in TINY.items():
-        monkeypatch.setenv(name, value)
+def test_too_few_held_out_questions_skip_with_the_reason(learning_home, monkeypatch):
     monkeypatch.setenv("ARGOT_MIN_HELD_OUT", "50")
-    services = fresh_services()
-    services.ingestor().ingest(kb_documents(("glossary/",)))
-    rate(services.feedback, services.retriever(), kb_questions()[:10])
-
     report = cli_json("train", "--json")
     assert report["decision"] == "skipped"
     assert "held-out rated questions, 50 are needed" in report["reason"]
-    assert not (home / "models").exists() or not list((home / "models").glob("ft*"))
+    assert not list(learning_home.glob("models/ft*"))
 
 
 def crash(phase: str) -> subprocess.CompletedProcess:

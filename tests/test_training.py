@@ -68,41 +68,44 @@ def test_an_empty_dataset_says_what_to_provide(tmp_path: Path):
         fine_tune(default_model_path(), [], TINY, work_dir=tmp_path)
 
 
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """MiniLM after four steps on the jargon examples (trained once for the module)."""
+    return fine_tune(default_model_path(), EXAMPLES, TINY,
+                     work_dir=tmp_path_factory.mktemp("work"))
+
+
 @pytest.mark.slow
-def test_fine_tuning_pulls_questions_towards_their_rated_answers(tmp_path: Path, minilm):
+def test_fine_tuning_pulls_questions_towards_their_rated_answers(tmp_path: Path, minilm, tuned):
     def margins(embedder) -> np.ndarray:
         return np.array([similarity(embedder, q, p) - similarity(embedder, q, n)
                          for q, p, n in JARGON])
 
-    before = margins(minilm)
-    result = fine_tune(default_model_path(), EXAMPLES, TINY, work_dir=tmp_path / "work")
-    assert result.steps == 4 and result.rows == 6 and result.loss is not None
-    tuned = in_memory_embedder(result.model, "ft-test")
-    after = margins(tuned)
-    assert after.mean() > before.mean() + 0.05
-    question = JARGON[0][0]
-    assert result.model.max_seq_length == minilm.model.max_seq_length  # answers read whole chunks
+    assert tuned.steps == 4 and tuned.rows == 6 and tuned.loss is not None
+    model = in_memory_embedder(tuned.model, "ft-test")
+    assert margins(model).mean() > margins(minilm).mean() + 0.05
+    assert tuned.model.max_seq_length == minilm.model.max_seq_length  # answers read whole chunks
 
-    folder = save(result.model, tmp_path / "ft0001")
+    question = JARGON[0][0]
+    folder = save(tuned.model, tmp_path / "ft0001")
     from engine.embedders import SentenceTransformerEmbedder
 
     reloaded = SentenceTransformerEmbedder(str(folder), version="ft0001")
-    assert np.allclose(reloaded.embed_query(question), tuned.embed_query(question), atol=1e-5)
+    assert np.allclose(reloaded.embed_query(question), model.embed_query(question), atol=1e-5)
 
 
 @pytest.mark.slow
-def test_blending_moves_the_weights_between_the_base_and_the_tuned_model(tmp_path: Path):
-    result = fine_tune(default_model_path(), EXAMPLES, TINY, work_dir=tmp_path)
+def test_blending_moves_the_weights_between_the_base_and_the_tuned_model(tuned):
     base = base_state_dict(default_model_path())
-    tuned = {k: v.clone() for k, v in result.model.state_dict().items()}
-    name = next(k for k, v in tuned.items() if v.is_floating_point() and not (v == base[k]).all())
+    weights = {k: v.clone() for k, v in tuned.model.state_dict().items()}
+    name = next(k for k, v in weights.items() if v.is_floating_point() and not (v == base[k]).all())
 
-    assert blend(result.model, base, 1.0) is result.model
-    at_base = blend(result.model, base, 0.0).state_dict()[name]
-    halfway = blend(result.model, base, 0.5).state_dict()[name]
+    assert blend(tuned.model, base, 1.0) is tuned.model
+    at_base = blend(tuned.model, base, 0.0).state_dict()[name]
+    halfway = blend(tuned.model, base, 0.5).state_dict()[name]
     assert np.allclose(at_base.numpy(), base[name].numpy(), atol=1e-6)
-    assert np.allclose(halfway.numpy(), (0.5 * (tuned[name] + base[name])).numpy(), atol=1e-6)
-    assert (result.model.state_dict()[name] == tuned[name]).all()  # the tuned model is untouched
+    assert np.allclose(halfway.numpy(), (0.5 * (weights[name] + base[name])).numpy(), atol=1e-6)
+    assert (tuned.model.state_dict()[name] == weights[name]).all()  # the tuned model is untouched
 
 
 @pytest.mark.slow
