@@ -97,7 +97,7 @@ def tally(slack: SlackEmulator, sent: list[Sent], drain: float) -> dict[str, obj
         key = (call.params.get("channel"), call.params.get("thread_ts"))
         first_post.setdefault(key, call.timestamp)
     answered = lost = duplicated = other_replies = 0
-    latencies = []
+    latencies, last_answer = [], 0.0
     for s in sent:
         replies = [m for m in slack.messages(s.channel, s.ts) if m.get("user") == BOT_USER_ID]
         answers = [m["metadata"]["event_payload"] for m in replies if m.get("metadata")]
@@ -112,8 +112,11 @@ def tally(slack: SlackEmulator, sent: list[Sent], drain: float) -> dict[str, obj
         else:
             other_replies += 1
         latencies.append(first_post[(s.channel, s.ts)] - s.at)
+        last_answer = max(last_answer, first_post[(s.channel, s.ts)])
     statuses = Counter(s.status for s in sent)
-    return {"sent": len(sent), "answered": answered, "other replies": other_replies,
+    span = last_answer - min(s.at for s in sent) if latencies else float("nan")
+    return {"sent": len(sent), "answered": answered, "throughput": len(latencies) / span,
+            "other replies": other_replies,
             "lost": lost, "duplicated": duplicated, "acks": dict(statuses),
             "latency": latencies, "ack": [s.ack_seconds for s in sent]}
 
@@ -146,10 +149,11 @@ def main() -> None:
           f"({by_kind['mention']} mentions, {by_kind['DM']} DMs), sent in {sending:.1f} s; "
           f"{machine()}\n")
     print("| sent | answered | other replies | lost | duplicated | HTTP acks | "
-          "latency p50 | latency p95 | ack p95 |")
-    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+          "answered per second | latency p50 | latency p95 | ack p95 |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     print(f"| {result['sent']} | {result['answered']} | {result['other replies']} | "
           f"{result['lost']} | {result['duplicated']} | {result['acks']} | "
+          f"{result['throughput']:.1f} | "
           f"{percentile(latency, 50) * 1000:.0f} ms | {percentile(latency, 95) * 1000:.0f} ms | "
           f"{percentile(ack, 95) * 1000:.0f} ms |")
 
