@@ -65,7 +65,7 @@ def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQues
 def post_candidates(client: WebClient, feedback: FeedbackStore, question: AskedQuestion,
                     hits: Sequence[Hit], *, model_version: str, first_rank: int = 1,
                     alternative: bool = False) -> list[ShownAnswer]:
-    """Post already-recorded question's documents, ranks counting from `first_rank`."""
+    """Post the documents of a question already recorded, ranks counting from `first_rank`."""
     shown = []
     for rank, hit in enumerate(hits, start=first_rank):
         message = blocks.answer_message(hit, rank, alternative=alternative)
