@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.clip_loading import load_open_clip
 from engine.embedders import Kind, TextEmbedder, normalise, slug
 from engine.errors import ArgotError
 
@@ -138,10 +139,7 @@ class ClipEmbedder:
             if not Path(pretrained).is_file():
                 raise FileNotFoundError(f"checkpoint {pretrained} does not exist")
         with _quiet_open_clip():
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=pretrained, device=self.device, require_pretrained=True)
-            tokenizer = open_clip.get_tokenizer(name)
-        model.eval()
+            model, preprocess, tokenizer = load_open_clip(name, pretrained, self.device)
         return _Loaded(model, preprocess, tokenizer, _output_dimension(model, tokenizer))
 
     def _parts(self) -> _Loaded:
@@ -240,10 +238,16 @@ def _is_path(value: str) -> bool:
 
 
 def _output_dimension(model: Any, tokenizer: Any) -> int:
+    """Asked of the image tower, with a blank picture: a bot that only embeds pictures
+    never reads the text tower's weights (engine/clip_loading.py maps them lazily)."""
     import torch
 
+    size = getattr(model.visual, "image_size", 224)
+    height, width = size if isinstance(size, tuple | list) else (size, size)
+    parameter = next(model.visual.parameters())
     with torch.inference_mode():
-        return int(model.encode_text(tokenizer(["a"]).to(next(model.parameters()).device)).shape[-1])
+        blank = torch.zeros(1, 3, height, width, device=parameter.device, dtype=parameter.dtype)
+        return int(model.encode_image(blank).shape[-1])
 
 
 class _OpenClipRecords:

@@ -64,6 +64,29 @@ def test_a_local_checkpoint_loads(tiny_clip, route: str) -> None:
     assert float(image[0] @ texts[0]) > float(image[0] @ texts[1])  # the weights are the trained ones
 
 
+def test_checkpoints_are_memory_mapped_and_give_open_clips_own_model(tiny_clip) -> None:
+    """The low-memory loader (meta device, mmap, assign) must compute exactly what
+    open_clip's own loader computes, causal text mask included."""
+    import open_clip
+    import torch
+
+    from engine.clip_loading import _load_mapped
+
+    open_clip.add_model_config(tiny_clip.config)
+    mapped = _load_mapped(tiny_clip.name, str(tiny_clip.checkpoint), tiny_clip.checkpoint)
+    assert mapped is not None, "the memory-mapped path was not taken"
+    model, preprocess = mapped
+    reference, _, reference_preprocess = open_clip.create_model_and_transforms(
+        tiny_clip.name, pretrained=str(tiny_clip.checkpoint))
+    reference.eval()
+    picture = decode_image(shape_png("green", "triangle")).image
+    tokens = open_clip.get_tokenizer(tiny_clip.name)(["a green triangle", "a pie chart"])
+    with torch.inference_mode():
+        assert torch.allclose(model.encode_image(preprocess(picture)[None]),
+                              reference.encode_image(reference_preprocess(picture)[None]), atol=1e-6)
+        assert torch.allclose(model.encode_text(tokens), reference.encode_text(tokens), atol=1e-6)
+
+
 def test_without_weights_image_search_is_off_with_one_clear_log_line(home, caplog) -> None:
     """The default model, offline and never downloaded: one line, and the failure is kept."""
     search = ImageSearch(client=None, clip=ClipEmbedder("ViT-B-32", "laion2b_s34b_b79k"))
