@@ -1,7 +1,7 @@
 """Image-search benchmarks for the ViT-B-32 architecture on this machine's CPU.
 
-    .venv/bin/python bench/image_bench.py latency --images 200 --docs 500 --queries 30
-    .venv/bin/python bench/image_bench.py ingest --images 64
+    .venv/bin/python bench/image_bench.py latency [--threads 1]
+    .venv/bin/python bench/image_bench.py ingest [--threads 1]
     .venv/bin/python bench/image_bench.py memory
 
 The weights are random (`open_clip.create_model("ViT-B-32", pretrained=None)`): the
@@ -207,15 +207,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     latency = sub.add_parser("latency")
-    latency.add_argument("--images", type=int, default=200)
-    latency.add_argument("--docs", type=int, default=500)
-    latency.add_argument("--queries", type=int, default=30)
+    latency.add_argument("--images", type=int, default=100)
+    latency.add_argument("--docs", type=int, default=300)
+    latency.add_argument("--queries", type=int, default=20)
     ingest = sub.add_parser("ingest")
-    ingest.add_argument("--images", type=int, default=64)
-    ingest.add_argument("--docs", type=int, default=200)
+    ingest.add_argument("--images", type=int, default=32)
+    ingest.add_argument("--docs", type=int, default=100)
     sub.add_parser("memory")
+    for command in (latency, ingest):
+        command.add_argument("--threads", type=int, default=0,
+                             help="torch threads (default: torch's own choice); with 1, CPU time "
+                                  "per query is the cost on an idle core however busy the machine is")
     args = parser.parse_args()
     import torch
+
+    if getattr(args, "threads", 0):
+        torch.set_num_threads(args.threads)
 
     print(f"<!-- {ARCH} random weights, torch {torch.__version__}, {torch.get_num_threads()} threads,"
           f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} -->")
