@@ -97,13 +97,24 @@ class ChunkIndex:
 
     def replace_document(self, document: Document, chunks: Sequence[Chunk],
                          vectors: np.ndarray) -> None:
-        """Make the index hold exactly these chunks for the document.
+        self.replace_documents([(document, list(chunks))], vectors)
+
+    def replace_documents(self, items: Sequence[tuple[Document, Sequence[Chunk]]],
+                          vectors: np.ndarray) -> None:
+        """Make the index hold exactly these chunks for each of these documents.
 
         The new chunks are written before the stale ones are removed, so a reader sees
-        the old or the new version of the document, never none of it.
+        the old or the new version of a document, never none of it. One read, one
+        batched write and one delete for the whole set keep ingest close to the speed
+        of the model.
         """
-        old_ids = set(self._ids_of(document.doc_id))
-        self.upsert(chunks, vectors, {document.doc_id: document})
+        doc_ids = [document.doc_id for document, _ in items]
+        old_ids: set[str] = set()
+        for start in range(0, len(doc_ids), 500):
+            old_ids.update(self._collection.get(where={"doc_id": {"$in": doc_ids[start:start + 500]}},
+                                                include=[])["ids"])
+        chunks = [chunk for _, doc_chunks in items for chunk in doc_chunks]
+        self.upsert(chunks, vectors, {document.doc_id: document for document, _ in items})
         stale = old_ids - {chunk.chunk_id for chunk in chunks}
         if stale:
             self._collection.delete(ids=sorted(stale))

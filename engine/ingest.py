@@ -63,11 +63,7 @@ class Ingestor:
         for block in blocks:
             chunks = [chunk for _, doc_chunks in block for chunk in doc_chunks]
             vectors = self.embedder.embed_documents([chunk.embedding_text for chunk in chunks])
-            start = 0
-            for document, doc_chunks in block:
-                self.index.replace_document(document, doc_chunks,
-                                            vectors[start:start + len(doc_chunks)])
-                start += len(doc_chunks)
+            self.index.replace_documents(block, vectors)
             total += len(chunks)
             if progress:
                 progress(total, total_chunks)
