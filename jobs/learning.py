@@ -105,10 +105,14 @@ def execute(services: Services, *, trigger: str, force: bool, holder: str,
     """The cycle itself, the lease already held."""
     if in_child:
         return run_in_child(services.settings, trigger=trigger, force=force, holder=holder)
+    from engine.errors import ArgotError
     from engine.learning import LearningCycle
 
-    return LearningCycle(workbench(services), learning_config(services.settings), trigger=trigger,
-                         force=force, holder=holder).run().as_dict()
+    try:
+        return LearningCycle(workbench(services), learning_config(services.settings),
+                             trigger=trigger, force=force, holder=holder).run().as_dict()
+    except ArgotError as exc:  # reported like a failed child: the caller prints a report
+        return failed_report(services.settings, trigger, str(exc))
 
 
 class LeaseRenewal(threading.Thread):

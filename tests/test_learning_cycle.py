@@ -149,6 +149,23 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home,
     assert "ft0001" not in indexed_versions(services.chroma)
 
 
+def test_a_cycle_that_fails_says_so_and_leaves_nothing_pending(learning_home, monkeypatch):
+    import engine.training
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (pretend)")
+
+    monkeypatch.setattr(engine.training, "fine_tune", out_of_memory)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["train", "--json", "--force"]) == 1
+    report = json.loads(out.getvalue())
+    assert report["decision"] == "failed" and "out of memory" in report["reason"]
+    assert report["active_version"] == "base"
+    assert not list(learning_home.glob("models/ft*"))
+    assert CycleLog(fresh_services().feedback).recent(1)[0].decision == "failed"
+
+
 def test_too_few_held_out_questions_skip_with_the_reason(learning_home, monkeypatch):
     monkeypatch.setenv("ARGOT_MIN_HELD_OUT", "50")
     report = cli_json("train", "--json")
