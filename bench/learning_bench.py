@@ -263,6 +263,20 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
                         for name, qs in sets.items()}
         results[label] = {name: scores_of([r[:10] for r in dense[label][name]], qs)
                           for name, qs in sets.items()}
+    # Per question: where does Argot's candidate put the answer, against each other model?
+    def reciprocal_ranks(rankings: list[list[str]], qs: QuerySet) -> list[float]:
+        return [next((1 / r for r, d in enumerate(ranking[:10], 1) if d in q.relevant), 0.0)
+                for ranking, q in zip(rankings, qs, strict=True)]
+
+    duels = {}
+    for rival in ("base (all-MiniLM-L6-v2)", "classic recipe (TripletLoss)"):
+        for name, qs in sets.items():
+            ours = reciprocal_ranks(dense["Argot candidate"][name], qs)
+            theirs = reciprocal_ranks(dense[rival][name], qs)
+            duels[f"{name}: Argot vs {rival}"] = {
+                "better": sum(a > b for a, b in zip(ours, theirs, strict=True)),
+                "worse": sum(a < b for a, b in zip(ours, theirs, strict=True)),
+                "same": sum(a == b for a, b in zip(ours, theirs, strict=True))}
     after = "Argot candidate" if promoted else "base (all-MiniLM-L6-v2)"
     results[f"Argot after the cycle ({report['decision']})"] = results[after]
     for label in ("base (all-MiniLM-L6-v2)", "Argot candidate"):
@@ -272,12 +286,13 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
             for name, qs in sets.items()}
     out = {"mode": "quality", "documents": len(corpus), "chunks": len(corpus.chunks),
            "questions": len(questions), "votes": votes, "held_out": len(held),
-           "paraphrases": len(para), "cycle": report, "results": results,
+           "paraphrases": len(para), "cycle": report, "results": results, "duels": duels,
            "classic_seconds": round(classic_seconds, 1),
            "paraphrase_examples": [paraphrase(q) for q, _ in questions[:6]],
            "seconds": round(time.perf_counter() - started, 1),
            "load_average": os.getloadavg()}
     print(table(results))
+    print(json.dumps(duels, indent=1))
     return out
 
 
@@ -304,6 +319,7 @@ def timing(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def latency(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.cyclelog import CycleLog
     from jobs.learning import run_cycle
 
     home = prepared_home("latency")
@@ -312,38 +328,58 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     votes = rate(services, questions)
     retriever = services.retriever()
     texts = [q for q, _ in questions]
+    counter = iter(range(10**9))
 
-    def timed(text: str) -> float:
+    def timed() -> float:
         began = time.perf_counter()
-        retriever.search(text, k=5)
+        retriever.search(texts[next(counter) % len(texts)], k=5)
         return time.perf_counter() - began
 
-    for text in texts[:10]:
-        timed(text)  # warm up
-    idle = [timed(texts[n % len(texts)]) for n in range(args.samples)]
-    say(f"idle p95 {np.percentile(idle, 95) * 1000:.0f} ms; starting a cycle in its child process")
+    def window(seconds: float) -> list[float]:
+        found, until = [], time.monotonic() + seconds
+        while time.monotonic() < until:
+            found.append(timed())
+            time.sleep(0.05)
+        return found
+
+    for _ in range(10):
+        timed()  # warm up
+    before = window(args.idle_seconds)
+    say(f"idle p95 {np.percentile(before, 95) * 1000:.0f} ms; starting a cycle in its child process")
     holder: dict[str, Any] = {}
     runner = threading.Thread(target=lambda: holder.update(
         report=run_cycle(services, trigger="benchmark", force=True, post=False)))
     runner.start()
-    time.sleep(5.0)  # the child is starting: measure while it mines, trains, embeds
-    during: list[float] = []
-    n = 0
+    log, phase, checked = CycleLog(services.feedback), "starting", 0.0
+    during: dict[str, list[float]] = {}
+    loads = []
     while runner.is_alive():
-        during.append(timed(texts[n % len(texts)]))
-        n += 1
+        if time.monotonic() - checked > 2.0:
+            recent = log.recent(1)
+            phase = recent[0].phase if recent and recent[0].finished_at is None else phase
+            checked = time.monotonic()
+            loads.append(os.getloadavg()[0])
+        during.setdefault(phase, []).append(timed())
         time.sleep(0.05)
     runner.join()
-    report = holder.get("report", {})
-    p95_idle, p95_during = float(np.percentile(idle, 95)), float(np.percentile(during, 95))
-    say(f"during the cycle ({len(during)} answers): p95 {p95_during * 1000:.0f} ms, "
+    after = window(args.idle_seconds)
+    idle = before + after
+    everything = [x for values in during.values() for x in values]
+    p95_idle, p95_during = float(np.percentile(idle, 95)), float(np.percentile(everything, 95))
+    say(f"during the cycle ({len(everything)} answers): p95 {p95_during * 1000:.0f} ms, "
         f"ratio {p95_during / p95_idle:.2f}")
-    return {"mode": "latency", "votes": votes, "idle_ms": {
-                "p50": round(statistics.median(idle) * 1000, 1), "p95": round(p95_idle * 1000, 1)},
-            "during_ms": {"p50": round(statistics.median(during) * 1000, 1),
-                          "p95": round(p95_during * 1000, 1), "answers": len(during)},
-            "p95_ratio": round(p95_during / p95_idle, 2), "cycle": report,
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {"p50": round(statistics.median(values) * 1000, 1),
+                "p95": round(float(np.percentile(values, 95)) * 1000, 1), "answers": len(values)}
+
+    return {"mode": "latency", "votes": votes, "idle_ms": summary(idle),
+            "idle_before_ms": summary(before), "idle_after_ms": summary(after),
+            "during_ms": summary(everything),
+            "during_by_phase_ms": {name: summary(values) for name, values in during.items()},
+            "p95_ratio": round(p95_during / p95_idle, 2), "cycle": holder.get("report", {}),
             "train_threads": os.environ.get("ARGOT_TRAIN_THREADS", "1"),
+            "load_average_during": [round(min(loads), 2), round(max(loads), 2)] if loads else [],
             "load_average": os.getloadavg()}
 
 
@@ -354,7 +390,7 @@ def main() -> None:
     timed = sub.add_parser("timing")
     timed.add_argument("--questions", type=int, default=100)
     lat = sub.add_parser("latency")
-    lat.add_argument("--samples", type=int, default=200)
+    lat.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     result = {"quality": quality, "timing": timing, "latency": latency}[args.mode](args)

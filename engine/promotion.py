@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,10 @@ from engine.registry import ModelRegistry, ModelVersion
 
 log = logging.getLogger(__name__)
 
-WRITE_BLOCK = 1000
+WRITE_BLOCK = 256
+"""Chunks per write: small writes, with a pause between, let the bot's reads of the same
+database slip in (answers during a 1,000-chunk write waited up to a second)."""
+WRITE_PAUSE = 0.02
 SYNC_ROUNDS = 3
 KEEP_VERSIONS = 5
 """Fine-tuned versions kept for rollback (a MiniLM version is ~90 MB plus its collection)."""
@@ -106,6 +110,7 @@ def write_collection(client: Any, version: str, corpus: ActiveCorpus, vectors: n
     for start in range(0, len(chunks), WRITE_BLOCK):
         index.copy_from(chunks[start:start + WRITE_BLOCK], vectors[start:start + WRITE_BLOCK])
         checkpoint("reembed")
+        time.sleep(WRITE_PAUSE)
     return index
 
 
