@@ -133,8 +133,11 @@ class ChunkIndex:
             )
         self.bump_generation()
 
-    def copy_from(self, chunks: Sequence[tuple[Chunk, dict[str, Any]]], vectors: np.ndarray) -> None:
-        """Write chunks with metadata taken as-is from another version's collection."""
+    def copy_from(self, chunks: Sequence[tuple[Chunk, dict[str, Any]]], vectors: np.ndarray,
+                  *, bump: bool = True) -> None:
+        """Write chunks with metadata taken as-is from another version's collection.
+
+        `bump=False` leaves the generation alone (a caller writing many blocks bumps once)."""
         for start in range(0, len(chunks), self._batch):
             part = chunks[start:start + self._batch]
             self._collection.upsert(
@@ -143,7 +146,8 @@ class ChunkIndex:
                 documents=[chunk.text for chunk, _ in part],
                 metadatas=[metadata for _, metadata in part],
             )
-        self.bump_generation()
+        if bump:
+            self.bump_generation()
 
     def delete_document(self, doc_id: str) -> int:
         ids = self._ids_of(doc_id)

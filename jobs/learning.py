@@ -2,10 +2,10 @@
 
 `run_cycle` takes the database lease (so that several bot processes, or a scheduled
 job and `argot train`, never run two cycles at once), renews it while the cycle runs,
-and runs the cycle in a child process with its own small thread budget and a lower
-priority, so the process answering Slack keeps answering. A lease left behind by a
-process that was killed on this machine is taken over at once; one held elsewhere
-expires after `LEASE_SECONDS` without renewal.
+and runs the cycle in a child process with its own small thread budget that only gets
+CPU time the answering process leaves idle, so the process answering Slack keeps
+answering. A lease left behind by a process that was killed on this machine is taken
+over at once; one held elsewhere expires after `LEASE_SECONDS` without renewal.
 
 Example:
     >>> report = run_cycle(services, trigger="schedule")
@@ -160,10 +160,7 @@ def child_main(settings: Settings, trigger: str, force: bool, holder: str, resul
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        os.nice(10)  # answers first; training takes what is left
-    except OSError:
-        pass
+    yield_cpu_to_answers()
     import torch
 
     torch.set_num_threads(threads)
@@ -181,6 +178,18 @@ def child_main(settings: Settings, trigger: str, force: bool, holder: str, resul
         log.exception("learning cycle failed")
         report = {"error": f"{type(exc).__name__}: {exc}"}
     Path(result).write_text(json.dumps(report, default=str))
+
+
+def yield_cpu_to_answers() -> None:
+    """Run this process only on CPU time nobody else wants: SCHED_IDLE on Linux (an
+    answer's threads take a core from it at once), the lowest nice value elsewhere."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        try:
+            os.nice(19)
+        except OSError:
+            log.info("could not lower the learning process's priority")
 
 
 def failed_report(settings: Settings, trigger: str, reason: str) -> dict[str, Any]:
