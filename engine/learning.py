@@ -41,7 +41,7 @@ from engine.feedback import FeedbackStore
 from engine.gate import Verdict, as_report, choose_alpha, dense_scores, judge
 from engine.index import ChunkIndex
 from engine.mining import ActiveCorpus, Mined, mine
-from engine.querysets import QuerySet, QuerySetError, held_out
+from engine.querysets import QuerySet, QuerySetError
 from engine.registry import ModelRegistry, ModelVersion
 from engine.training import TrainingConfig
 from engine.trainingdata import (
@@ -49,9 +49,8 @@ from engine.trainingdata import (
     Ratings,
     gather_ratings,
     index_pairs,
-    merge_sources,
-    stable_fraction,
     stored_pairs,
+    training_set,
 )
 
 log = logging.getLogger(__name__)
@@ -295,11 +294,9 @@ class LearningCycle:
         if not rated_examples:
             raise Skip("no 👍 on training questions yet: nothing to learn from")
         chunks = ((c, state.corpus.metadata[c.chunk_id]) for c in state.corpus.corpus.chunks)
-        aux = [q for q in [*stored_pairs(bench.feedback), *index_pairs(chunks)]
-               if not held_out(q.text)]
-        limit = max(config.aux_min, int(config.aux_share * rated_examples))
-        aux.sort(key=lambda q: stable_fraction(q.source, q.key))
-        state.training_questions = merge_sources(train, aux[:limit])
+        state.training_questions = training_set(
+            train, [*stored_pairs(bench.feedback), *index_pairs(chunks)],
+            other_share=config.aux_share, other_min=config.aux_min)
         r = state.ratings
         report.ratings = {"votes": r.votes, "voters": r.voters, "questions": len(r.questions),
                           "training_questions": len(train),

@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.chunking import chunk_document
 from engine.embedders import TextEmbedder, slug
-from engine.retrieval import RRF_K
+from engine.retrieval import bm25_model, rrf_scores
 from engine.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -258,14 +258,8 @@ class Bm25Ranker:
     """BM25 over the chunks' embedding text (title, heading, body), as `LexicalIndex`."""
 
     def __init__(self, corpus: EvalCorpus) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         self.corpus = corpus
-        self.model = bm25s.BM25()
-        if corpus.chunks:
-            tokens = bm25s.tokenize(corpus.texts, stopwords="en", show_progress=False)
-            self.model.index(tokens, show_progress=False)
+        self.model = bm25_model(corpus.texts if corpus.chunks else [])
 
     def rank(self, query: str, k: int) -> list[str]:
         import bm25s
@@ -282,8 +276,5 @@ class Bm25Ranker:
 
 def fuse(rankings: Sequence[Sequence[str]], k: int) -> list[str]:
     """Reciprocal-rank fusion of doc-id rankings, the formula `Retriever.hybrid` uses."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
+    scores = rrf_scores(rankings)
     return sorted(scores, key=lambda doc_id: -scores[doc_id])[:k]

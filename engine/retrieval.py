@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -102,20 +102,9 @@ class LexicalIndex:
             self._build(generation)
 
     def _build(self, generation: int) -> None:
-        import logging
-
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
-
         pairs = list(self.index.iter_chunks())
         chunks = [chunk for chunk, _ in pairs]
-        model = bm25s.BM25()
-        if chunks:
-            corpus = bm25s.tokenize([chunk.embedding_text for chunk in chunks], stopwords="en",
-                                    show_progress=False)
-            model.index(corpus, show_progress=False)
-        self._model, self._chunks = model, chunks
+        self._model, self._chunks = bm25_model([chunk.embedding_text for chunk in chunks]), chunks
         self._metadata = [meta for _, meta in pairs]
         self._generation = generation
 
@@ -173,18 +162,39 @@ class Retriever:
         return rrf([dense, lexical], k)
 
 
+def rrf_scores(rankings: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Reciprocal-rank fusion of doc-id rankings: Σ 1 / (RRF_K + rank)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc_id in enumerate(ranking, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
+    return scores
+
+
 def rrf(rankings: list[list[RankedChunk]], k: int) -> list[RankedChunk]:
     """Reciprocal-rank fusion; the score is scaled so that first in every list is 1.0."""
-    scores: dict[str, float] = {}
+    scores = rrf_scores([[item.chunk.doc_id for item in ranking] for ranking in rankings])
     representative: dict[str, RankedChunk] = {}
     for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            doc_id = item.chunk.doc_id
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
-            representative.setdefault(doc_id, item)  # dense chunk first: it read the meaning
+        for item in ranking:  # dense chunk first: it read the meaning
+            representative.setdefault(item.chunk.doc_id, item)
     best = len(rankings) / (RRF_K + 1)
     ordered = sorted(scores, key=lambda doc_id: -scores[doc_id])[:k]
     return [RankedChunk(representative[doc_id].chunk, scores[doc_id] / best) for doc_id in ordered]
+
+
+def bm25_model(texts: Sequence[str]) -> Any:
+    """A `bm25s.BM25` over `texts` (English stop words dropped), as answers and `argot eval` use."""
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+    model = bm25s.BM25()
+    if texts:
+        model.index(bm25s.tokenize(list(texts), stopwords="en", show_progress=False),
+                    show_progress=False)
+    return model
 
 
 def to_hit(item: RankedChunk) -> Hit:

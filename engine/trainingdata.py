@@ -223,6 +223,27 @@ def is_glossary(chunk: Chunk, meta: dict[str, Any]) -> bool:
     return kind in GLOSSARY_KINDS or chunk.doc_id.startswith("glossary/")
 
 
+def training_set(rated: list[RatedQuestion], others: Iterable[RatedQuestion], *,
+                 other_share: float = 1.0, other_min: int = 32) -> list[RatedQuestion]:
+    """What a cycle trains on: the rated questions first, then a stable sample of the other
+    sources (FAQ, glossary, synthetic), never a held-out wording.
+
+    The other sources are at most `other_share` × the rated positives (at least
+    `other_min`), so a large glossary does not drown the team's own ratings; synthetic
+    questions are then capped at `SYNTHETIC_MAX_SHARE` of the whole set, however many
+    were generated.
+    """
+    from engine.synth import cap_synthetic_share
+
+    pool = sorted((q for q in others if not held_out(q.text)),
+                  key=lambda q: stable_fraction(q.source, q.key))
+    limit = max(other_min, int(other_share * sum(len(q.positives) for q in rated)))
+    chosen = pool[:limit]
+    synthetic = [q for q in chosen if q.source == "synthetic"]
+    real = merge_sources(rated, [q for q in chosen if q.source != "synthetic"])
+    return merge_sources(real, cap_synthetic_share(real, synthetic))
+
+
 def merge_sources(*groups: Iterable[RatedQuestion]) -> list[RatedQuestion]:
     """One labelled question per (wording, positive): earlier groups win (ratings first)."""
     seen: set[tuple[str, str]] = set()

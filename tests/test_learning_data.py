@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from engine.feedback import AskedQuestion, FeedbackStore, ShownAnswer, TrainingPair, Vote
 from engine.querysets import held_out
-from engine.trainingdata import gather_ratings, index_pairs, merge_sources, stored_pairs
+from engine.trainingdata import (
+    RatedQuestion,
+    gather_ratings,
+    index_pairs,
+    merge_sources,
+    stored_pairs,
+    training_set,
+)
 from engine.types import Chunk
 
 
@@ -153,3 +161,32 @@ def test_stored_faq_pairs_keep_their_negatives_and_ratings_win_duplicates(store)
     assert faq[0].negatives == {"faq/deploy": 1.0, "faq/oncall": 1.0}
     merged = merge_sources(gather_ratings(store).questions, faq)
     assert [q.source for q in merged] == ["rating"]
+
+
+def test_a_cycle_trains_on_ratings_first_and_caps_other_sources():
+    rated = [RatedQuestion(f"what is rated thing {n}?", {f"docs/r{n}": 1.0}) for n in range(40)]
+    glossary = [RatedQuestion(f"what is term {n}?", {f"glossary/t{n}": 1.0}, source="glossary")
+                for n in range(500)]
+    synthetic = [RatedQuestion(f"how does widget {n} work?", {f"docs/w{n}": 1.0}, source="synthetic")
+                 for n in range(300)]
+
+    chosen = training_set(rated, glossary + synthetic, other_share=1.0, other_min=32)
+
+    sources = Counter(q.source for q in chosen)
+    assert chosen[:40] == rated
+    assert sources["rating"] + sources["glossary"] + sources["synthetic"] == len(chosen)
+    assert 0 < sources["synthetic"] <= 0.2 * len(chosen)
+    assert sources["glossary"] + sources["synthetic"] <= 40
+    assert not any(q.held_out for q in chosen if q.source != "rating")
+    assert chosen == training_set(rated, list(reversed(glossary + synthetic)), other_share=1.0,
+                                  other_min=32)  # the sample is stable, whatever the order
+
+
+def test_synthetic_questions_alone_stay_a_minority():
+    rated = [RatedQuestion(f"rated question {n}", {f"docs/r{n}": 1.0}) for n in range(8)]
+    synthetic = [RatedQuestion(f"synthetic question {n}", {f"docs/s{n}": 1.0}, source="synthetic")
+                 for n in range(100)]
+
+    chosen = training_set(rated, synthetic, other_share=1.0, other_min=32)
+
+    assert [q.source for q in chosen].count("synthetic") == 2  # 2 of 10 = 20 %
