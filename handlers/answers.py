@@ -36,7 +36,8 @@ RELATIVE_FLOOR = 0.6
 the best score. With hybrid retrieval that keeps documents both rankings agree on and
 drops those only one of them found (at most half the best fused score)."""
 
-AlternativeSearch = Callable[["Services", AskedQuestion, list[str], int], list[Hit]]
+AlternativeSearch = Callable[["Services", AskedQuestion, list[str], int], tuple[list[Hit], str]]
+"""(services, question, doc ids already shown, k) → (hits, the model version that ranked them)."""
 
 
 def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQuestion,
@@ -90,9 +91,10 @@ def worth_showing(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def search_text(services: Services, question: AskedQuestion, exclude: list[str], k: int
-                ) -> list[Hit]:
-    return services.retriever().search(question.text, k, channel=question.channel,
-                                       exclude=exclude)
+                ) -> tuple[list[Hit], str]:
+    retriever = services.retriever()
+    return retriever.search(question.text, k, channel=question.channel,
+                            exclude=exclude), retriever.version
 
 
 ALTERNATIVE_SEARCH: dict[str, AlternativeSearch] = {"text": search_text}
@@ -110,8 +112,7 @@ def post_alternatives(client: WebClient, services: Services, answer: ShownAnswer
     if not feedback.claim_event(f"alternatives:{question.query_id}"):
         return []
     shown = feedback.shown_for(question.query_id)
-    version = services.active_version().version
-    hits = search(services, question, [s.doc_id for s in shown], ALTERNATIVES)
+    hits, version = search(services, question, [s.doc_id for s in shown], ALTERNATIVES)
     if not hits:
         client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts or None,
                                 text=blocks.NO_MORE)

@@ -170,7 +170,8 @@ def download(file: dict[str, Any], token: str, hosts: tuple[str, ...], *,
 
 
 def search_image_again(services: Any, question: AskedQuestion, exclude: list[str], k: int
-                       ) -> list[Hit]:
+                       ) -> tuple[list[Hit], str]:
     """More candidates after a 👎, while this process still remembers the picture."""
-    return services.images.search_again(question.text, k, channel=question.channel,
+    hits = services.images.search_again(question.text, k, channel=question.channel,
                                         exclude=exclude)
+    return hits, services.images.version if hits else ""

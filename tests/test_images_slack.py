@@ -92,6 +92,7 @@ def test_image_answers_are_rated_with_the_same_reactions(bot: Bot) -> None:
     bot.settle()
     more = answers(bot, bot.general, asked.ts)[len(before):]
     assert more and all(payload(m)["modality"] == "image" for m in more)
+    assert {payload(m)["model_version"] for m in more} == {payload(best)["model_version"]}
     assert {payload(m)["doc_id"] for m in more}.isdisjoint(payload(m)["doc_id"] for m in before)
     exported = list(feedback.export())
     assert exported[-1]["modality"] == "image" and exported[-1]["question"].startswith("image:sha256:")
