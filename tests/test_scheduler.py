@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import socket
 import threading
 import time
@@ -198,3 +199,20 @@ def test_the_report_goes_to_the_ops_channel_with_its_picture(due, fake_embedder,
         uploads = [m for m in replies if m.get("files")]
         assert uploads, "the embedding-space picture is uploaded in the report's thread"
         assert slack.file_content(uploads[0]["files"][0]["id"]) == picture.read_bytes()
+
+
+def scheduling_policy_after_yielding(result) -> None:
+    learning.yield_cpu_to_answers()
+    result.put(os.sched_getscheduler(0))
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_the_learning_process_only_gets_cpu_time_answers_leave_idle():
+    context = multiprocessing.get_context("spawn")
+    result = context.Queue()
+    child = context.Process(target=scheduling_policy_after_yielding, args=(result,))
+    child.start()
+    policy = result.get(timeout=60)
+    child.join()
+    assert policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the answering process is untouched
