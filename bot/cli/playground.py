@@ -20,7 +20,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from bot.playground.demo import KNOWLEDGE_BASE, demo_settings, load_demo
     from jobs.learning import TRAIN_THREADS_ENV
 
-    # "learn now" is waited for: train with every core (the cycle's process runs niced).
+    # "learn now" is waited for: train with every core (the cycle runs on idle CPU time only).
     os.environ.setdefault(TRAIN_THREADS_ENV, str(os.cpu_count() or 1))
     services = Services(demo_settings(services.settings))
     say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
