@@ -66,6 +66,10 @@ def crash_point(phase: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def quiet(_: str) -> None:
+    """The default progress sink: say nothing."""
+
+
 class LearningError(ArgotError):
     """The cycle failed; the active model is unchanged and pending files are removed."""
 
@@ -205,13 +209,17 @@ class _State:
 class LearningCycle:
     def __init__(self, bench: Workbench, config: LearningConfig, *, trigger: str = "manual",
                  force: bool = False, holder: str = "",
-                 checkpoint: Callable[[str], None] = crash_point) -> None:
+                 checkpoint: Callable[[str], None] = crash_point,
+                 progress: Callable[[str], None] = quiet) -> None:
+        """`progress` hears one line as each phase starts and what it found, and the
+        training steps as they go (`argot train` prints them)."""
         self.bench = bench
         self.config = config
         self.trigger = trigger
         self.force = force
         self.holder = holder
         self.checkpoint = checkpoint
+        self.progress = progress
         self.log = CycleLog(bench.feedback)
         self.cycle_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.state = _State()
@@ -249,6 +257,7 @@ class LearningCycle:
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
         self.log.enter(self.cycle_id, name)
+        self.progress(f"{name} …")
         began = time.perf_counter()
         try:
             yield
@@ -304,6 +313,9 @@ class LearningCycle:
                           "gold_questions": len(state.gold) if state.gold else 0,
                           "conflicts": r.conflicts, "capped_voters": len(r.capped_voters),
                           "thinned": r.thinned}
+        self.progress(f"  {len(train)} rated questions to learn from, "
+                      f"{report.ratings['held_out_questions']} held out to judge on; "
+                      f"{len(state.training_questions)} questions with FAQ and glossary pairs")
 
     def _mining(self) -> None:
         state, config = self.state, self.config
@@ -318,6 +330,7 @@ class LearningCycle:
         self.report.pairs_by_source = state.mined.pairs_by_source()
         if not state.mined.examples:
             raise Skip("none of the rated documents is in the index any more")
+        self.progress(f"  {self.report.pairs} pairs, {self.report.hard_negatives} hard negatives")
         self.checkpoint("mining")
 
     def _training(self) -> None:
@@ -330,7 +343,7 @@ class LearningCycle:
         prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
         with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
             result = fine_tune(bench.base_model, state.mined.examples, config.training,
-                               work_dir=Path(scratch), **prompts)
+                               work_dir=Path(scratch), progress=self.progress, **prompts)
         self.report.training = {"loss_function": config.training.loss, "steps": result.steps,
                                 "rows": result.rows, "loss": result.loss,
                                 "epochs": config.training.epochs,
@@ -343,6 +356,7 @@ class LearningCycle:
                                       f"{state.version}-a{alpha}", **prompts)
 
         queries = state.held_out or state.gold
+        self.progress(f"  choosing the blend with the base model among {list(config.alphas)}")
         alpha, scores = choose_alpha(model_at, config.alphas, state.corpus, active, queries,
                                      config.pool_depth)
         self.report.alpha = alpha
@@ -361,6 +375,7 @@ class LearningCycle:
 
         state, report = self.state, self.report
         corpus = state.corpus.corpus
+        self.progress(f"  embedding {len(corpus.chunks)} chunks with the candidate")
         state.candidate_vectors = embed_texts(state.candidate_embedder, corpus.texts)
         if state.held_out:
             report.metrics = {
@@ -394,6 +409,7 @@ class LearningCycle:
                                  gold_candidate=scores(gold.get("candidate")),
                                  gold_tolerance=self.config.gold_tolerance)
         report.decision, report.reason = verdict.decision, verdict.reason
+        self.progress(f"  {verdict.decision}: {verdict.reason}")
 
     def _reembed(self) -> None:
         from engine.promotion import catch_up, write_collection

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,8 @@ def learning_config(settings: Settings) -> LearningConfig:
 
 
 def run_cycle(services: Services, *, trigger: str = "manual", force: bool = False,
-              in_child: bool = True, client: Any = None, post: bool = True) -> dict[str, Any]:
+              in_child: bool = True, client: Any = None, post: bool = True,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """One cycle under the lease; returns the report (PRODUCT.md's JSON and details).
 
     Args:
@@ -72,6 +74,8 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
         in_child: run in a child process (the bot); False runs here (the CLI).
         client: a Slack `WebClient` for the report; built from the settings when None.
         post: post promoted, rejected and failed cycles to ARGOT_OPS_CHANNEL.
+        progress: hears the phases and training steps as they go (a module-level function
+            when `in_child`: it travels to the child process).
     """
     from engine.learning import check_due, skipped_report
     from jobs.report import post_report, slack_client
@@ -91,7 +95,7 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
                                     holder).as_dict()
         else:
             report = execute(services, trigger=trigger, force=force, holder=holder,
-                             in_child=in_child)
+                             in_child=in_child, progress=progress)
     finally:
         renewal.stop()
         services.feedback.release_lease(LEARNING_LEASE, holder)
@@ -101,16 +105,18 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
 
 
 def execute(services: Services, *, trigger: str, force: bool, holder: str,
-            in_child: bool) -> dict[str, Any]:
+            in_child: bool, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The cycle itself, the lease already held."""
     if in_child:
-        return run_in_child(services.settings, trigger=trigger, force=force, holder=holder)
+        return run_in_child(services.settings, trigger=trigger, force=force, holder=holder,
+                            progress=progress)
     from engine.errors import ArgotError
-    from engine.learning import LearningCycle
+    from engine.learning import LearningCycle, quiet
 
     try:
         return LearningCycle(workbench(services), learning_config(services.settings),
-                             trigger=trigger, force=force, holder=holder).run().as_dict()
+                             trigger=trigger, force=force, holder=holder,
+                             progress=progress or quiet).run().as_dict()
     except ArgotError as exc:  # reported like a failed child: the caller prints a report
         return failed_report(services.settings, trigger, str(exc))
 
@@ -135,13 +141,14 @@ class LeaseRenewal(threading.Thread):
         self.stopped.set()
 
 
-def run_in_child(settings: Settings, *, trigger: str, force: bool, holder: str) -> dict[str, Any]:
+def run_in_child(settings: Settings, *, trigger: str, force: bool, holder: str,
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The cycle in a fresh interpreter (spawn: no copied threads or torch state)."""
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="argot-cycle-") as scratch:
         result = Path(scratch) / "report.json"
         child = context.Process(target=child_main, name="argot-learning",
-                                args=(settings, trigger, force, holder, str(result)))
+                                args=(settings, trigger, force, holder, str(result), progress))
         child.start()
         child.join()
         if result.is_file():
@@ -155,7 +162,8 @@ def run_in_child(settings: Settings, *, trigger: str, force: bool, holder: str) 
                                             "unchanged and the next cycle cleans up")
 
 
-def child_main(settings: Settings, trigger: str, force: bool, holder: str, result: str) -> None:
+def child_main(settings: Settings, trigger: str, force: bool, holder: str, result: str,
+               progress: Callable[[str], None] | None = None) -> None:
     threads = int(os.environ.get(TRAIN_THREADS_ENV) or 1)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
@@ -166,12 +174,13 @@ def child_main(settings: Settings, trigger: str, force: bool, holder: str, resul
     torch.set_num_threads(threads)
     from bot.services import Services
     from engine.errors import ArgotError
-    from engine.learning import LearningCycle
+    from engine.learning import LearningCycle, quiet
 
     services = Services(settings)
     try:
         report = LearningCycle(workbench(services), learning_config(settings), trigger=trigger,
-                               force=force, holder=holder).run().as_dict()
+                               force=force, holder=holder, progress=progress or quiet
+                               ).run().as_dict()
     except ArgotError as exc:
         report = {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the parent reports it

@@ -26,6 +26,7 @@ from bot.services import Services
 from bot.settings import Settings
 from engine.cyclelog import CycleLog
 from engine.index import indexed_versions
+from engine.learning import PHASES
 from engine.sources import collect
 from tests.learning_support import REPO, demo_queries, rate
 
@@ -92,8 +93,12 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
     before = answers(services)
     assert services.retriever().version != "ft0001"
 
-    report = cli_json("train", "--json")
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        report = cli_json("train", "--json")
 
+    assert [p for p in PHASES if f"{p} …" in said.getvalue()] == list(PHASES)  # shown as it goes
+    assert "step 1/2, about" in said.getvalue()
     assert list(report)[:len(PRODUCT_KEYS)] == PRODUCT_KEYS
     assert report["decision"] == "promoted", report["reason"]
     assert report["candidate_version"] == report["active_version"] == "ft0001"

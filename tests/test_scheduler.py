@@ -35,7 +35,7 @@ class StandIn:
         self.report = report or {}
         self.lock = threading.Lock()
 
-    def __call__(self, services, *, trigger, force, holder, in_child):
+    def __call__(self, services, *, trigger, force, holder, in_child, progress=None):
         with self.lock:
             self.calls += 1
             self.running += 1

@@ -15,7 +15,8 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
     from jobs.report import describe
 
     say("learning cycle: collect → mine → train → evaluate → gate → re-embed → switch …")
-    report = run_cycle(services, trigger="manual", force=args.force, in_child=args.child)
+    report = run_cycle(services, trigger="manual", force=args.force, in_child=args.child,
+                       progress=say)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, default=str))
     else:
