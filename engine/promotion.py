@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 WRITE_BLOCK = 32
 """Chunks per write. Embedded Chroma's SQLite blocks readers while a write commits, so an
-answer can wait for a whole write: 256-chunk writes stalled queries up to 550 ms, 32-chunk
-writes up to 60 ms (measured with a reader in another process)."""
+answer can wait for a whole write: 256-chunk writes stalled queries up to 540 ms, 32-chunk
+writes up to 90 ms (bench/write_contention.py)."""
 WRITE_PAUSE = 0.02
 """The least pause between writes; the pause is at least as long as the write took, so the
 writer holds the database at most half the time."""
