@@ -203,3 +203,15 @@ def test_argot_ask_image_when_image_search_is_off(home, monkeypatch, tmp_path: P
     query = write(tmp_path / "q.png", shape_png("red", "circle"))
     assert main(["ask", "--image", str(query)]) == 2
     assert "image search is off" in capsys.readouterr().err
+
+
+def test_the_playground_demo_is_ready_for_pictures_when_image_search_is_on(clip_services: Services
+                                                                           ) -> None:
+    from bot.playground.demo import load_demo
+
+    report = load_demo(clip_services)
+
+    _, clip_texts = clip_services.images.indexes()
+    assert not report.errors
+    assert set(clip_texts.document_hashes()) == set(clip_services.index().document_hashes())
+    assert len(clip_texts.document_hashes()) > 100  # the whole demo knowledge base

@@ -10,40 +10,15 @@ from bot.services import Services
 
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
+    from bot.knowledge import ingest
     from engine.sources import collect
 
     collected = collect(args.targets)
     for error in collected.errors:
         say(f"error: {error}")
-    ingestor = services.ingestor()
-    report = ingestor.ingest(
-        collected.documents,
-        progress=lambda done, total: say(f"embedded {done}/{total} chunks"))
-    report.errors.extend(ingest_images(services, collected.documents, collected.images))
+    report = ingest(services, collected, say)
     say(f"{report.summary()} ({len(collected.images)} images)")
     return 1 if collected.errors or report.errors else 0
-
-
-def ingest_images(services: Services, documents: list, images: list) -> list[str]:
-    """Pictures (image files, and images the documents link) and every document's CLIP
-    text embedding go to the image index when image search is on; returns the errors."""
-    from engine.images import ImagesUnavailable
-
-    if not services.settings.images_enabled:
-        if images:
-            say(f"note: {len(images)} image files not indexed: image search is turned off "
-                "(ARGOT_CLIP_MODEL=none)")
-        return []
-    try:
-        report = services.images.ingest(
-            documents, images, progress=lambda done, total: say(f"embedded {done}/{total} images"))
-    except ImagesUnavailable as exc:
-        say(f"note: image search is off, images and CLIP text embeddings were not indexed: {exc}")
-        return []
-    for error in report.errors:
-        say(f"error: {error}")
-    say(report.summary())
-    return report.errors
 
 
 def cmd_forget(args: argparse.Namespace, services: Services) -> int:

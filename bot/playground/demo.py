@@ -24,15 +24,16 @@ QUESTIONS = DEMO / "questions.jsonl"
 
 
 def load_demo(services: Services, say: Callable[[str], None] = lambda _: None) -> IngestReport:
-    """Ingest bot/demo/kb into the active model's index; returns what changed."""
+    """Ingest bot/demo/kb as `argot ingest` does (text, and CLIP texts when image search
+    is on, so pictures uploaded in the playground find documents); returns what changed."""
+    from bot.knowledge import ingest
     from engine.errors import ArgotError
     from engine.sources import collect
 
     collected = collect([shown_path(KNOWLEDGE_BASE)])
     if collected.errors:
         raise ArgotError(f"the demo knowledge base did not read cleanly: {collected.errors[0]}")
-    return services.ingestor().ingest(
-        collected.documents, progress=lambda done, total: say(f"embedded {done}/{total} chunks"))
+    return ingest(services, collected, say)
 
 
 def shown_path(path: Path) -> str:
