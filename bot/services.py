@@ -86,11 +86,13 @@ class Services:
 
         return ChunkIndex(self.chroma, self.embedder(version).version)
 
-    def retriever(self) -> Retriever:
-        """The retriever for whichever version is active now."""
+    def retriever(self, version: ModelVersion | None = None) -> Retriever:
+        """The retriever for `version`, or for whichever version is active now. A caller
+        that records which version answered passes the one it read, so the two agree
+        even if a learning cycle switches versions in between."""
         from engine.retrieval import Retriever
 
-        version = self.active_version()
+        version = version or self.active_version()
         with self._lock:
             if version.version not in self._retrievers:
                 self._retrievers[version.version] = Retriever(

@@ -92,9 +92,9 @@ def worth_showing(hits: Sequence[Hit]) -> list[Hit]:
 
 def search_text(services: Services, question: AskedQuestion, exclude: list[str], k: int
                 ) -> tuple[list[Hit], str]:
-    retriever = services.retriever()
-    return retriever.search(question.text, k, channel=question.channel,
-                            exclude=exclude), retriever.version
+    version = services.active_version()
+    return services.retriever(version).search(question.text, k, channel=question.channel,
+                                              exclude=exclude), version.version
 
 
 ALTERNATIVE_SEARCH: dict[str, AlternativeSearch] = {"text": search_text}

@@ -29,7 +29,7 @@ from engine.types import Hit
 from handlers.answers import ALTERNATIVE_SEARCH, ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
-from handlers.questions import acknowledge, carries_images, from_a_person
+from handlers.questions import acknowledge, carries_images, claim_message, from_a_person
 
 log = logging.getLogger("argot.handlers")
 
@@ -76,8 +76,7 @@ def answer_image(body: dict[str, Any], event: dict[str, Any], context: BoltConte
 
     with reported(reply, "answering an image"):
         feedback = services.feedback
-        if not feedback.claim_event(body.get("event_id") or f"message:{channel}:{event['ts']}"):
-            log.info("event %s was already handled; ignoring the retry", body.get("event_id"))
+        if not claim_message(feedback, body, event):
             return
         images = services.images
         if not images.available():

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from engine.feedback import AskedQuestion
+from engine.feedback import AskedQuestion, FeedbackStore
 from engine.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
@@ -58,6 +58,18 @@ def question_text(text: str, bot_user_id: str | None) -> str:
     return " ".join(cleaned.split())
 
 
+def claim_message(feedback: FeedbackStore, body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """True for the first event about this message, False for any later one.
+
+    Claimed by message, not by event id: a retry has the same message, and so would an
+    app_mention and a message.im about one message, if Slack ever sent both."""
+    if feedback.claim_event(f"message:{event['channel']}:{event['ts']}"):
+        return True
+    log.info("message %s in %s was already answered; ignoring event %s", event["ts"],
+             event["channel"], body.get("event_id"))
+    return False
+
+
 def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltContext,
                     client: WebClient) -> None:
     """Lazy listener: answer in the question's thread (or reply with help if empty)."""
@@ -70,11 +82,7 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
 
     with reported(reply, "answering a question"):
         feedback = services.feedback
-        # Claimed by message, not by event id: a retry has the same message, and so would
-        # an app_mention and a message.im about one message, if Slack ever sent both.
-        if not feedback.claim_event(f"message:{channel}:{event['ts']}"):
-            log.info("message %s in %s was already answered; ignoring event %s", event["ts"],
-                     channel, body.get("event_id"))
+        if not claim_message(feedback, body, event):
             return
         text = question_text(event.get("text", ""), context.bot_user_id)
         if not text:
@@ -82,10 +90,10 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
             return
         truncated = len(text) > MAX_QUERY_CHARS
         text = text[:MAX_QUERY_CHARS]
-        version = services.active_version().version
-        hits = worth_showing(services.retriever().search(text, ANSWERS_SHOWN, channel=channel))
+        version = services.active_version()  # one version for the search and its record
+        hits = worth_showing(services.retriever(version).search(text, ANSWERS_SHOWN, channel=channel))
         question = AskedQuestion(text=text, user=event["user"], channel=channel,
                                  thread_ts=thread_ts)
-        post_answers(client, feedback, question, hits, model_version=version)
+        post_answers(client, feedback, question, hits, model_version=version.version)
         if truncated:
             reply(blocks.TRUNCATED.format(limit=MAX_QUERY_CHARS))

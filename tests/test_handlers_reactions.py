@@ -67,6 +67,7 @@ def test_thumbs_down_on_the_best_match_brings_rateable_alternatives_once(asked) 
     assert [p["rank"] for p in payloads] == list(range(len(answers) + 1,
                                                       len(answers) + 1 + len(alternatives)))
     assert all(a["thread_ts"] == "100.000001" for a in alternatives)
+    assert {p["model_version"] for p in payloads} == {"base"}  # the registry's name, as answers
     shown = services.feedback.shown_for(query_of(answers[0]))
     assert len(shown) == len(answers) + len(alternatives) and all(s.message_ts for s in shown)
 
