@@ -94,11 +94,13 @@ def test_the_job_is_kept_in_the_database_with_the_configured_schedule(settings, 
 
 
 def test_runs_missed_while_the_bot_was_down_are_coalesced_into_one(due, fake_embedder, stand_in):
-    services = Services(replace(due, train_schedule="*/5 * * * *"), base_embedder=fake_embedder)
+    # Hourly, half an hour away from now: no run falls due on its own during the test.
+    minute = (dt.datetime.now(dt.UTC).minute + 30) % 60
+    services = Services(replace(due, train_schedule=f"{minute} * * * *"), base_embedder=fake_embedder)
     scheduler = build_scheduler(services)
     scheduler.start(paused=True)
-    two_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
-    scheduler.get_job(JOB_ID).modify(next_run_time=two_hours_ago)  # 24 runs missed
+    five_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    scheduler.get_job(JOB_ID).modify(next_run_time=five_hours_ago)  # 5 runs missed
     scheduler.resume()
     try:
         assert wait_until(lambda: stand_in.calls >= 1)
