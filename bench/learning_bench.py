@@ -40,7 +40,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import sys
 import threading
 import time
@@ -54,6 +53,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench.sampling import for_seconds, sample, summary_ms, timed  # noqa: E402
 from bench.shared_corpus import rows  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -330,21 +330,12 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     texts = [q for q, _ in questions]
     counter = iter(range(10**9))
 
-    def timed() -> float:
-        began = time.perf_counter()
+    def ask() -> None:
         retriever.search(texts[next(counter) % len(texts)], k=5)
-        return time.perf_counter() - began
-
-    def window(seconds: float) -> list[float]:
-        found, until = [], time.monotonic() + seconds
-        while time.monotonic() < until:
-            found.append(timed())
-            time.sleep(0.05)
-        return found
 
     for _ in range(10):
-        timed()  # warm up
-    before = window(args.idle_seconds)
+        ask()  # warm up
+    before = sample(ask, pause=0.05, keep_going=for_seconds(args.idle_seconds))
     say(f"idle p95 {np.percentile(before, 95) * 1000:.0f} ms; starting a cycle in its child process")
     holder: dict[str, Any] = {}
     runner = threading.Thread(target=lambda: holder.update(
@@ -359,24 +350,20 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
             phase = recent[0].phase if recent and recent[0].finished_at is None else phase
             checked = time.monotonic()
             loads.append(os.getloadavg()[0])
-        during.setdefault(phase, []).append(timed())
+        during.setdefault(phase, []).append(timed(ask))
         time.sleep(0.05)
     runner.join()
-    after = window(args.idle_seconds)
+    after = sample(ask, pause=0.05, keep_going=for_seconds(args.idle_seconds))
     idle = before + after
     everything = [x for values in during.values() for x in values]
     p95_idle, p95_during = float(np.percentile(idle, 95)), float(np.percentile(everything, 95))
     say(f"during the cycle ({len(everything)} answers): p95 {p95_during * 1000:.0f} ms, "
         f"ratio {p95_during / p95_idle:.2f}")
 
-    def summary(values: list[float]) -> dict[str, float]:
-        return {"p50": round(statistics.median(values) * 1000, 1),
-                "p95": round(float(np.percentile(values, 95)) * 1000, 1), "answers": len(values)}
-
-    return {"mode": "latency", "votes": votes, "idle_ms": summary(idle),
-            "idle_before_ms": summary(before), "idle_after_ms": summary(after),
-            "during_ms": summary(everything),
-            "during_by_phase_ms": {name: summary(values) for name, values in during.items()},
+    return {"mode": "latency", "votes": votes, "idle_ms": summary_ms(idle),
+            "idle_before_ms": summary_ms(before), "idle_after_ms": summary_ms(after),
+            "during_ms": summary_ms(everything),
+            "during_by_phase_ms": {name: summary_ms(values) for name, values in during.items()},
             "p95_ratio": round(p95_during / p95_idle, 2), "cycle": holder.get("report", {}),
             "train_threads": os.environ.get("ARGOT_TRAIN_THREADS", "1"),
             "load_average_during": [round(min(loads), 2), round(max(loads), 2)] if loads else [],

@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from bench.sampling import for_seconds, sample, summary_ms  # noqa: E402
 from engine.index import ChunkIndex, indexed_versions, make_client  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / ".cache" / "contention"
@@ -53,12 +53,6 @@ def writer(home: str, block: int, started: Any, result: Any) -> None:
     result.put(time.perf_counter() - began)
 
 
-def summary(seconds: list[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in seconds]
-    return {"queries": len(ms), "p50": round(statistics.median(ms), 1),
-            "p95": round(float(np.percentile(ms, 95)), 1), "max": round(max(ms), 1)}
-
-
 def measure(block: int, idle_seconds: float) -> dict[str, Any]:
     home = WORK / f"home-{block}"
     shutil.rmtree(home, ignore_errors=True)
@@ -69,34 +63,22 @@ def measure(block: int, idle_seconds: float) -> dict[str, Any]:
     probes = rng.standard_normal((64, 384)).astype(np.float32)
     counter = iter(range(10**9))
 
-    def query() -> float:
-        began = time.perf_counter()
+    def query() -> None:
         active.query(probes[next(counter) % len(probes)], 20)
-        return time.perf_counter() - began
-
-    def window(seconds: float) -> list[float]:
-        found, until = [], time.monotonic() + seconds
-        while time.monotonic() < until:
-            found.append(query())
-            time.sleep(0.01)
-        return found
 
     for _ in range(20):
         query()
-    idle = window(idle_seconds)
+    idle = sample(query, pause=0.01, keep_going=for_seconds(idle_seconds))
     context = multiprocessing.get_context("spawn")
     started, result = context.Event(), context.Queue()
     process = context.Process(target=writer, args=(str(home), block, started, result))
     process.start()
     started.wait()
-    during = []
-    while process.is_alive():
-        during.append(query())
-        time.sleep(0.01)
+    during = sample(query, pause=0.01, keep_going=process.is_alive)
     process.join()
     shutil.rmtree(home, ignore_errors=True)
     return {"block": block, "write_seconds": round(result.get(timeout=5), 1),
-            "idle_ms": summary(idle), "during_ms": summary(during)}
+            "idle_ms": summary_ms(idle), "during_ms": summary_ms(during)}
 
 
 def main() -> None:

@@ -92,6 +92,8 @@ def worth_showing(hits: Sequence[Hit]) -> list[Hit]:
 
 def search_text(services: Services, question: AskedQuestion, exclude: list[str], k: int
                 ) -> tuple[list[Hit], str]:
+    """The question's best documents and the model version that ranked them, read once so
+    that a learning cycle switching versions in between cannot mislabel the answer."""
     version = services.active_version()
     return services.retriever(version).search(question.text, k, channel=question.channel,
                                               exclude=exclude), version.version

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from engine.feedback import AskedQuestion, FeedbackStore
 from engine.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
-from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
+from handlers.answers import ANSWERS_SHOWN, post_answers, search_text, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
 
@@ -90,10 +90,9 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
             return
         truncated = len(text) > MAX_QUERY_CHARS
         text = text[:MAX_QUERY_CHARS]
-        version = services.active_version()  # one version for the search and its record
-        hits = worth_showing(services.retriever(version).search(text, ANSWERS_SHOWN, channel=channel))
         question = AskedQuestion(text=text, user=event["user"], channel=channel,
                                  thread_ts=thread_ts)
-        post_answers(client, feedback, question, hits, model_version=version.version)
+        hits, version = search_text(services, question, [], ANSWERS_SHOWN)
+        post_answers(client, feedback, question, worth_showing(hits), model_version=version)
         if truncated:
             reply(blocks.TRUNCATED.format(limit=MAX_QUERY_CHARS))

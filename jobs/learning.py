@@ -111,14 +111,20 @@ def execute(services: Services, *, trigger: str, force: bool, holder: str,
         return run_in_child(services.settings, trigger=trigger, force=force, holder=holder,
                             progress=progress)
     from engine.errors import ArgotError
-    from engine.learning import LearningCycle, quiet
 
     try:
-        return LearningCycle(workbench(services), learning_config(services.settings),
-                             trigger=trigger, force=force, holder=holder,
-                             progress=progress or quiet).run().as_dict()
+        return run_here(services, trigger=trigger, force=force, holder=holder, progress=progress)
     except ArgotError as exc:  # reported like a failed child: the caller prints a report
         return failed_report(services.settings, trigger, str(exc))
+
+
+def run_here(services: Services, *, trigger: str, force: bool, holder: str,
+             progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """The cycle in this process (the CLI's, or the child's); its report as a dict."""
+    from engine.learning import LearningCycle, quiet
+
+    return LearningCycle(workbench(services), learning_config(services.settings), trigger=trigger,
+                         force=force, holder=holder, progress=progress or quiet).run().as_dict()
 
 
 class LeaseRenewal(threading.Thread):
@@ -174,13 +180,10 @@ def child_main(settings: Settings, trigger: str, force: bool, holder: str, resul
     torch.set_num_threads(threads)
     from bot.services import Services
     from engine.errors import ArgotError
-    from engine.learning import LearningCycle, quiet
 
-    services = Services(settings)
     try:
-        report = LearningCycle(workbench(services), learning_config(settings), trigger=trigger,
-                               force=force, holder=holder, progress=progress or quiet
-                               ).run().as_dict()
+        report = run_here(Services(settings), trigger=trigger, force=force, holder=holder,
+                          progress=progress)
     except ArgotError as exc:
         report = {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the parent reports it
