@@ -8,18 +8,20 @@ own reactions never arrive here (Bolt's built-in self-event middleware drops the
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from engine.feedback import Vote
+from engine.feedback import FeedbackStore, ShownAnswer, Vote
 from handlers.answers import post_alternatives
 from handlers.context import services_in
 from handlers.failures import reported
 
 log = logging.getLogger("argot.handlers")
 
+RECORD_WAIT = 5.0
 THUMBS = {"+1": 1, "thumbsup": 1, "-1": -1, "thumbsdown": -1}
 
 
@@ -42,15 +44,33 @@ def is_rating(event: dict[str, Any]) -> bool:
             and event.get("item", {}).get("type") == "message")
 
 
+def answer_rated(feedback: FeedbackStore, event: dict[str, Any], bot_user_id: str | None
+                 ) -> ShownAnswer | None:
+    """The answer the reaction is on, or None for any other message.
+
+    Slack shows a message (and lets people react to it) before `chat.postMessage` has
+    returned to the bot, which only then records the answer; so for the bot's own messages
+    the record is waited for, up to `RECORD_WAIT` seconds."""
+    channel, ts = event["item"]["channel"], event["item"]["ts"]
+    answer = feedback.answer_at(channel, ts)
+    if answer is not None or not bot_user_id or event.get("item_user") != bot_user_id:
+        return answer
+    deadline = time.monotonic() + RECORD_WAIT
+    while answer is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = feedback.answer_at(channel, ts)
+    return answer
+
+
 def record_rating(body: dict[str, Any], event: dict[str, Any], context: BoltContext,
                   client: WebClient) -> None:
     """Lazy listener for reaction_added: store the vote; a 👎 on the best match brings
     up to three more candidates into the thread."""
     services = services_in(context)
-    channel, ts, user = event["item"]["channel"], event["item"]["ts"], event["user"]
+    channel, user = event["item"]["channel"], event["user"]
     with reported(whisper(client, channel, user), "recording a rating"):
         feedback = services.feedback
-        answer = feedback.answer_at(channel, ts)
+        answer = answer_rated(feedback, event, context.bot_user_id)
         if answer is None or not feedback.claim_event(body["event_id"]):
             return
         value = vote_value(event["reaction"])
@@ -64,10 +84,10 @@ def withdraw_rating(body: dict[str, Any], event: dict[str, Any], context: BoltCo
                     client: WebClient) -> None:
     """Lazy listener for reaction_removed: withdraw the vote if it is still the one given."""
     services = services_in(context)
-    channel, ts, user = event["item"]["channel"], event["item"]["ts"], event["user"]
+    channel, user = event["item"]["channel"], event["user"]
     with reported(whisper(client, channel, user), "withdrawing a rating"):
         feedback = services.feedback
-        answer = feedback.answer_at(channel, ts)
+        answer = answer_rated(feedback, event, context.bot_user_id)
         if answer is None or not feedback.claim_event(body["event_id"]):
             return
         feedback.withdraw_vote(Vote(answer.query_id, answer.doc_id, user,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -130,3 +132,17 @@ def test_database_down_tells_only_the_person_who_reacted(services: Services) -> 
     record_rating(body, event, bolt_context(down), client)
     assert client.calls == [("chat.postEphemeral",
                              {"channel": "C1", "user": "U2", "text": blocks.TRY_AGAIN})]
+
+
+def test_a_thumb_faster_than_the_bots_own_record_of_its_answer_still_counts(asked) -> None:
+    services, client, answers = asked
+    late = "1999.000100"  # a message Slack shows before chat.postMessage returns to the bot
+    shown = services.feedback.shown_for(query_of(answers[0]))[0]
+    body, event = reaction("reaction_added", "+1", late)
+    recording = threading.Timer(0.5, services.feedback.record_shown,
+                                [replace(shown, rank=9, message_ts=late)])
+    recording.start()
+    record_rating(body, event, bolt_context(services), client)
+    recording.join()
+    assert [(v.doc_id, v.value) for v in services.feedback.votes_for(shown.query_id)] == \
+        [(shown.doc_id, 1)]
