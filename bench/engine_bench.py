@@ -30,11 +30,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.shared_corpus import corpus, faq_questions  # noqa: E402
-from engine.chunking import chunk_document  # noqa: E402
 from engine.embedders import SentenceTransformerEmbedder  # noqa: E402
 from engine.index import ChunkIndex, make_client  # noqa: E402
-from engine.ingest import Ingestor  # noqa: E402
-from engine.retrieval import Retriever  # noqa: E402
+from engine.knowledge.chunking import chunk_document  # noqa: E402
+from engine.knowledge.ingest import Ingestor  # noqa: E402
+from engine.search.retrieval import Retriever  # noqa: E402
 from engine.types import Chunk, Document  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -131,7 +131,7 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from bot.services import Services
 from bot.settings import Settings
-from engine.sources import collect
+from engine.knowledge.sources import collect
 services = Services(Settings.from_mapping({{"ARGOT_HOME": {home!r}}}))
 if {ingest!r}:
     services.ingestor().ingest(collect([{kb!r}]).documents)

@@ -39,9 +39,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from engine.image_decoding import decode_image  # noqa: E402
-from engine.image_search import ImageSearch  # noqa: E402
-from engine.images import ClipEmbedder  # noqa: E402
+from engine.images.clip import ClipEmbedder  # noqa: E402
+from engine.images.decoding import decode_image  # noqa: E402
+from engine.images.search import ImageSearch  # noqa: E402
 from engine.index import make_client  # noqa: E402
 from engine.types import Document  # noqa: E402
 
@@ -171,10 +171,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 from bench.image_bench import screenshot
 from bot.app import build_app
-from bot.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
+from bot.playground.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
 from bot.services import Services
 from bot.settings import Settings
-from engine.image_decoding import decode_image
+from engine.images.decoding import decode_image
 from engine.types import Document
 
 def memory():

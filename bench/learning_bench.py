@@ -57,9 +57,9 @@ from bench.sampling import for_seconds, sample, summary_ms, timed  # noqa: E402
 from bench.shared_corpus import rows  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from engine.evaluation.querysets import QuerySet, held_out  # noqa: E402
 from engine.feedback import AskedQuestion, ShownAnswer, Vote  # noqa: E402
-from engine.querysets import QuerySet, held_out  # noqa: E402
-from engine.trainingdata import stable_fraction  # noqa: E402
+from engine.learning.trainingdata import stable_fraction  # noqa: E402
 from engine.types import Document  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / ".cache" / "learning"
@@ -185,7 +185,7 @@ def paraphrase(question: str) -> str:
 
 
 def scores_of(rankings: list[list[str]], queries: QuerySet) -> dict[str, float]:
-    from engine.metrics import score_rankings
+    from engine.evaluation.metrics import score_rankings
 
     found = score_rankings(zip(rankings, [set(q.relevant) for q in queries], strict=True))
     return {"mrr@10": round(found.mrr_at_10, 4), "ndcg@10": round(found.ndcg_at_10, 4),
@@ -194,7 +194,7 @@ def scores_of(rankings: list[list[str]], queries: QuerySet) -> dict[str, float]:
 
 def dense_rankings(embedder: Any, corpus: Any, vectors: np.ndarray, queries: QuerySet,
                    depth: int = 20) -> list[list[str]]:
-    from engine.rankers import DenseRanker
+    from engine.search.rankers import DenseRanker
 
     return DenseRanker(embedder, corpus, vectors).rank_vectors(
         embedder.embed_batch(queries.texts, "query"), depth)
@@ -214,9 +214,9 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def quality(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.learning import LearningCycle
-    from engine.rankers import Bm25Ranker, embed_texts, fuse
-    from engine.training import TrainingConfig, fine_tune, in_memory_embedder
+    from engine.learning.cycle import LearningCycle
+    from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
+    from engine.search.rankers import Bm25Ranker, embed_texts, fuse
     from jobs.learning import learning_config, workbench
 
     started = time.perf_counter()
@@ -297,7 +297,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def timing(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.learning import LearningCycle
+    from engine.learning.cycle import LearningCycle
     from jobs.learning import learning_config, workbench
 
     started = time.perf_counter()
@@ -319,7 +319,7 @@ def timing(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def latency(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.cyclelog import CycleLog
+    from engine.learning.cyclelog import CycleLog
     from jobs.learning import run_cycle
 
     home = prepared_home("latency")

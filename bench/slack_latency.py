@@ -30,7 +30,7 @@ from bench.slackbench import (  # noqa: E402
     percentile,
     serving_bot,
 )
-from bot.emulator import BOT_USER_ID, SlackEmulator  # noqa: E402
+from bot.playground.emulator import BOT_USER_ID, SlackEmulator  # noqa: E402
 
 
 class Asker:

@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.emulator import BOT_TOKEN, SIGNING_SECRET, SignedRequest, SlackEmulator  # noqa: E402
+from bot.playground.emulator import BOT_TOKEN, SIGNING_SECRET, SignedRequest, SlackEmulator  # noqa: E402
 
 CACHE = REPO / "bench" / ".cache"
 HOME = CACHE / "slack-home"

@@ -5,7 +5,7 @@
 
 Embedded Chroma keeps everything in one SQLite database, and a write that commits makes
 readers in other processes wait. This benchmark measures that wait with the product's
-own code on both sides: a writer process runs `engine.promotion.write_collection` (the
+own code on both sides: a writer process runs `engine.learning.promotion.write_collection` (the
 re-embedding step of a cycle) with a given block size, while this process queries the
 active collection (`ChunkIndex.query`, k = 20) every 10 ms. Reported per block size:
 query p50 / p95 / max idle and during the writes, and how long the writes took.
@@ -40,8 +40,8 @@ BASE_HOME = Path(__file__).resolve().parent / ".cache" / "learning" / "base-home
 
 
 def writer(home: str, block: int, started: Any, result: Any) -> None:
-    import engine.promotion as promotion
-    from engine.mining import ActiveCorpus
+    import engine.learning.promotion as promotion
+    from engine.learning.mining import ActiveCorpus
 
     client = make_client(Path(home))
     active = ChunkIndex(client, indexed_versions(client)[0])

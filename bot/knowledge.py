@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from engine.ingest import IngestReport
-    from engine.sources import Collected
+    from engine.knowledge.ingest import IngestReport
+    from engine.knowledge.sources import Collected
 
 
 def ingest(services: Services, collected: Collected, say: Callable[[str], None]) -> IngestReport:
@@ -32,7 +32,7 @@ def ingest(services: Services, collected: Collected, say: Callable[[str], None])
 def ingest_images(services: Services, collected: Collected, say: Callable[[str], None]) -> list[str]:
     """Pictures (image files, and images the documents link) and every document's CLIP
     text embedding go to the image index when image search is on; returns the errors."""
-    from engine.images import ImagesUnavailable
+    from engine.images.clip import ImagesUnavailable
 
     images = collected.images
     if not services.settings.images_enabled:

@@ -18,10 +18,10 @@ from engine.registry import BASE, ModelRegistry, ModelVersion
 if TYPE_CHECKING:
     from engine.embedders import TextEmbedder
     from engine.feedback import FeedbackStore
-    from engine.image_search import ImageSearch
+    from engine.images.search import ImageSearch
     from engine.index import ChunkIndex
-    from engine.ingest import Ingestor
-    from engine.retrieval import Retriever
+    from engine.knowledge.ingest import Ingestor
+    from engine.search.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class Services:
     def images(self) -> ImageSearch:
         """Image search over the configured CLIP model; the model loads on first use
         (`images.start()` loads it at start-up and logs whether image search is on)."""
-        from engine.image_search import ImageSearch
-        from engine.images import ClipEmbedder
+        from engine.images.clip import ClipEmbedder
+        from engine.images.search import ImageSearch
 
         clip = (ClipEmbedder(self.settings.clip_model, self.settings.clip_pretrained)
                 if self.settings.images_enabled else None)
@@ -90,7 +90,7 @@ class Services:
         """The retriever for `version`, or for whichever version is active now. A caller
         that records which version answered passes the one it read, so the two agree
         even if a learning cycle switches versions in between."""
-        from engine.retrieval import Retriever
+        from engine.search.retrieval import Retriever
 
         version = version or self.active_version()
         with self._lock:
@@ -100,6 +100,6 @@ class Services:
             return self._retrievers[version.version]
 
     def ingestor(self) -> Ingestor:
-        from engine.ingest import Ingestor
+        from engine.knowledge.ingest import Ingestor
 
         return Ingestor(self.index(), self.embedder())

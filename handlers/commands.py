@@ -15,8 +15,8 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from engine.feedback import AskedQuestion, ShownAnswer
-from engine.glossary import define, glossary_entry
-from engine.retrieval import MAX_QUERY_CHARS
+from engine.knowledge.glossary import define, glossary_entry
+from engine.search.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, worth_showing
 from handlers.channels import is_private

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from engine.errors import ArgotError, QueryError
 from engine.feedback import FeedbackUnavailable
-from engine.glossary import GlossaryError
+from engine.knowledge.glossary import GlossaryError
 from handlers.blocks import SOMETHING_WRONG, TRY_AGAIN
 
 log = logging.getLogger("argot.handlers")

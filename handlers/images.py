@@ -4,7 +4,7 @@ Slack gets its acknowledgement at once; the download, the checks and the search 
 in a lazy listener after it. The picture is downloaded from `url_private_download`
 with the bot token (streamed, with a size cap, and only from Slack's own hosts, so
 the token never goes anywhere else), checked by its content rather than its name,
-decoded safely (engine/image_decoding.py), and answered like a question: the same
+decoded safely (engine/images/decoding.py), and answered like a question: the same
 threaded messages, each carrying `"modality": "image"` in its metadata, rateable
 with the same reactions. The feedback store keeps `image:sha256:<hash>` as the
 question, never the picture.
@@ -23,8 +23,8 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from engine.feedback import AskedQuestion
-from engine.image_decoding import MAX_IMAGE_BYTES, ImageRejected, decode_image, size_text
-from engine.images import ImagesUnavailable
+from engine.images.clip import ImagesUnavailable
+from engine.images.decoding import MAX_IMAGE_BYTES, ImageRejected, decode_image, size_text
 from engine.types import Hit
 from handlers.answers import ALTERNATIVE_SEARCH, ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in

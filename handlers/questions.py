@@ -15,7 +15,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from engine.feedback import AskedQuestion, FeedbackStore
-from engine.retrieval import MAX_QUERY_CHARS
+from engine.search.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, post_answers, search_text, worth_showing
 from handlers.context import services_in

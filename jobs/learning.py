@@ -25,12 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.cyclelog import LEARNING_LEASE, CycleLog, this_process
+from engine.learning.cyclelog import LEARNING_LEASE, CycleLog, this_process
 
 if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import Settings
-    from engine.learning import LearningConfig, Workbench
+    from engine.learning.cycle import LearningConfig, Workbench
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ TRAIN_THREADS_ENV = "ARGOT_TRAIN_THREADS"
 
 def workbench(services: Services) -> Workbench:
     from engine.embedders import default_model_path
-    from engine.learning import Workbench
+    from engine.learning.cycle import Workbench
 
     return Workbench(feedback=services.feedback, registry=services.registry, client=services.chroma,
                      embedder_for=services.embedder,
@@ -52,7 +52,7 @@ def workbench(services: Services) -> Workbench:
 def learning_config(settings: Settings) -> LearningConfig:
     from dotenv import dotenv_values
 
-    from engine.learning import LearningConfig
+    from engine.learning.cycle import LearningConfig
 
     env = {k: v for k, v in dotenv_values(".env").items() if v is not None} \
         if Path(".env").is_file() else {}
@@ -77,7 +77,7 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
         progress: hears the phases and training steps as they go (a module-level function
             when `in_child`: it travels to the child process).
     """
-    from engine.learning import check_due, skipped_report
+    from engine.learning.cycle import check_due, skipped_report
     from jobs.report import post_report, slack_client
 
     cycles = CycleLog(services.feedback)
@@ -121,7 +121,7 @@ def execute(services: Services, *, trigger: str, force: bool, holder: str,
 def run_here(services: Services, *, trigger: str, force: bool, holder: str,
              progress: Callable[[str], None] | None) -> dict[str, Any]:
     """The cycle in this process (the CLI's, or the child's); its report as a dict."""
-    from engine.learning import LearningCycle, quiet
+    from engine.learning.cycle import LearningCycle, quiet
 
     return LearningCycle(workbench(services), learning_config(services.settings), trigger=trigger,
                          force=force, holder=holder, progress=progress or quiet).run().as_dict()

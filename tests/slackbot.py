@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.app import build_app
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackEmulator
+from bot.playground.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackEmulator
 from bot.services import Services
 from bot.serving import HttpBot
 from engine.types import Document

@@ -1,6 +1,6 @@
 """A stand-in for Slack's Socket Mode endpoint, for the one test that runs the bot that way.
 
-The emulator (bot/emulator/) speaks the Web API and the HTTP Events API but not Socket
+The emulator (bot/playground/emulator/) speaks the Web API and the HTTP Events API but not Socket
 Mode, so this small helper adds what Socket Mode needs: `apps.connections.open` on the
 emulator, answering with a ws:// URL, and a WebSocket server there that says hello,
 sends envelopes and collects the bot's acknowledgements.
@@ -16,7 +16,7 @@ from typing import Any
 
 from websockets.sync.server import ServerConnection, serve
 
-from bot.emulator import HttpRequest, HttpResponse, SlackEmulator
+from bot.playground.emulator import HttpRequest, HttpResponse, SlackEmulator
 
 
 class SocketModeEndpoint:

@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 
-from bot.emulator import (
+from bot.playground.emulator import (
     BOT_USER_ID,
     FILE_DOWNLOAD,
     SIGNING_SECRET,

@@ -14,7 +14,7 @@ import pytest
 from bot.cli import build_parser
 from bot.services import Services
 from engine.embedders import Kind, TextEmbedder, normalise
-from engine.evaluation import (
+from engine.evaluation.compare import (
     ModelCandidate,
     QuerySet,
     QuerySetError,
@@ -25,9 +25,9 @@ from engine.evaluation import (
     held_out,
     ir_evaluator_scores,
 )
+from engine.evaluation.scoreboard import render_markdown, render_text
 from engine.feedback import AskedQuestion, ShownAnswer, TrainingPair, Vote
-from engine.rankers import EmbeddingCache, EvalCorpus
-from engine.scoreboard import render_markdown, render_text
+from engine.search.rankers import EmbeddingCache, EvalCorpus
 from engine.types import Chunk, Document
 from tests.conftest import DEMO_KB, REPO
 from tests.fakes import FakeEmbedder
@@ -202,9 +202,9 @@ class BrokenEmbedder(FakeEmbedder):
 
 
 def test_compare_measures_every_model_and_keeps_going_past_a_broken_one(tmp_path: Path) -> None:
-    from engine.chunking import chunk_document
     from engine.errors import EmbedderError
-    from engine.sources import collect
+    from engine.knowledge.chunking import chunk_document
+    from engine.knowledge.sources import collect
 
     corpus = EvalCorpus.from_chunks(chunk for document in collect([str(DEMO_KB)]).documents
                                     if document.doc_id.startswith("glossary/")
@@ -248,7 +248,7 @@ def test_compare_measures_every_model_and_keeps_going_past_a_broken_one(tmp_path
 
 @pytest.fixture
 def demo_services(services: Services) -> Services:
-    from engine.sources import collect
+    from engine.knowledge.sources import collect
 
     services.ingestor().ingest([document for document in collect([str(DEMO_KB)]).documents
                                 if document.doc_id.startswith(("glossary/", "teams/"))])

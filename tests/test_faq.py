@@ -10,8 +10,8 @@ import pytest
 from bot.cli import build_parser
 from bot.services import Services
 from engine.errors import IngestError
-from engine.evaluation import QuerySet
-from engine.faq import faq_documents, faq_training_pairs, read_faq
+from engine.evaluation.compare import QuerySet
+from engine.knowledge.faq import faq_documents, faq_training_pairs, read_faq
 from tests.conftest import REPO
 
 MARKDOWN = """# Team FAQ

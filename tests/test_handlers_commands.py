@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.services import Services
-from engine.glossary import GlossaryError, glossary_entry, term_slug
+from engine.knowledge.glossary import GlossaryError, glossary_entry, term_slug
 from handlers import blocks
 from handlers.commands import acknowledge, parse, run
 from tests.slackbot import RecordingClient, bolt_context, load_team_kb

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bot.services import Services
-from engine.retrieval import MAX_QUERY_CHARS
+from engine.search.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
 from handlers.questions import answer_question, is_direct_question, is_question, question_text
 from tests.slackbot import RecordingClient, bolt_context, load_team_kb, mention_event

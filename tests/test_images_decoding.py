@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from engine.image_decoding import ImageRejected, decode_image, read_image_file, sniff
+from engine.images.decoding import ImageRejected, decode_image, read_image_file, sniff
 from tests.image_samples import bad_inputs, encode, noisy_png, shape_png
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.image_links import group_images, linked_images
-from engine.sources import collect
+from engine.images.links import group_images, linked_images
+from engine.knowledge.sources import collect
 from tests.image_samples import shape_png, write
 
 

@@ -14,10 +14,10 @@ import pytest
 
 from bot.cli import build_parser, main
 from bot.services import Services
-from engine.image_decoding import decode_image
-from engine.image_search import ImageSearch
-from engine.images import ClipEmbedder, ImagesUnavailable
-from engine.sources import collect
+from engine.images.clip import ClipEmbedder, ImagesUnavailable
+from engine.images.decoding import decode_image
+from engine.images.search import ImageSearch
+from engine.knowledge.sources import collect
 from tests.image_samples import FINDS, query_png, shape_png, shapes_kb, write
 
 
@@ -70,7 +70,7 @@ def test_checkpoints_are_memory_mapped_and_give_open_clips_own_model(tiny_clip) 
     import open_clip
     import torch
 
-    from engine.clip_loading import _load_mapped
+    from engine.images.loading import _load_mapped
 
     open_clip.add_model_config(tiny_clip.config)
     mapped = _load_mapped(tiny_clip.name, str(tiny_clip.checkpoint), tiny_clip.checkpoint)

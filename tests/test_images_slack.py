@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import BOT_USER_ID, FILE_DOWNLOAD
+from bot.playground.emulator import BOT_USER_ID, FILE_DOWNLOAD
 from bot.services import Services
 from engine import feedback as store
-from engine.image_decoding import decode_image
-from engine.sources import collect
+from engine.images.decoding import decode_image
+from engine.knowledge.sources import collect
 from handlers import images as image_handler
 from tests.image_samples import bad_inputs, noisy_png, query_png, shapes_kb
 from tests.slackbot import Bot, load_team_kb, payload, running_bot

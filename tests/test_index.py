@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.chunking import chunk_document
 from engine.errors import IndexUnavailable
 from engine.index import ChunkIndex, make_client, visibility_filter
+from engine.knowledge.chunking import chunk_document
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

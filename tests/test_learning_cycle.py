@@ -24,10 +24,10 @@ import pytest
 from bot.cli import main
 from bot.services import Services
 from bot.settings import Settings
-from engine.cyclelog import CycleLog
 from engine.index import indexed_versions
-from engine.learning import PHASES
-from engine.sources import collect
+from engine.knowledge.sources import collect
+from engine.learning.cycle import PHASES
+from engine.learning.cyclelog import CycleLog
 from tests.learning_support import REPO, demo_queries, rate
 
 pytestmark = pytest.mark.slow
@@ -127,9 +127,9 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
 def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home, monkeypatch):
     import torch
 
-    import engine.training
+    import engine.learning.training
 
-    real_fine_tune = engine.training.fine_tune
+    real_fine_tune = engine.learning.training.fine_tune
 
     def damaged(*args, **kwargs):
         result = real_fine_tune(*args, **kwargs)
@@ -139,7 +139,7 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home,
                 tensor.add_(torch.randn(tensor.shape, generator=generator) * 0.2)
         return result
 
-    monkeypatch.setattr(engine.training, "fine_tune", damaged)
+    monkeypatch.setattr(engine.learning.training, "fine_tune", damaged)
     services = fresh_services()
     before = answers(services)
 
@@ -155,12 +155,12 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home,
 
 
 def test_a_cycle_that_fails_says_so_and_leaves_nothing_pending(learning_home, monkeypatch):
-    import engine.training
+    import engine.learning.training
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (pretend)")
 
-    monkeypatch.setattr(engine.training, "fine_tune", out_of_memory)
+    monkeypatch.setattr(engine.learning.training, "fine_tune", out_of_memory)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["train", "--json", "--force"]) == 1
@@ -233,7 +233,7 @@ def test_a_cycle_killed_midway_leaves_the_previous_model_answering(learning_home
 
 def test_the_scheduled_job_runs_a_cycle_unattended_and_reports_to_slack(learning_home,
                                                                         monkeypatch):
-    from bot.emulator import BOT_TOKEN, SlackEmulator
+    from bot.playground.emulator import BOT_TOKEN, SlackEmulator
     from jobs.scheduler import JOB_ID, build_scheduler
 
     monkeypatch.setenv("ARGOT_GATE_MARGIN", "-1")

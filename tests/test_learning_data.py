@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.evaluation.querysets import held_out
 from engine.feedback import AskedQuestion, FeedbackStore, ShownAnswer, TrainingPair, Vote
-from engine.querysets import held_out
-from engine.trainingdata import (
+from engine.learning.trainingdata import (
     RatedQuestion,
     gather_ratings,
     index_pairs,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.mining import ActiveCorpus, mine
-from engine.trainingdata import RatedQuestion
+from engine.learning.mining import ActiveCorpus, mine
+from engine.learning.trainingdata import RatedQuestion
 from engine.types import Document
 
 KB = [

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator import BOT_USER_ID
 from bot.playground import Playground
+from bot.playground.emulator import BOT_USER_ID
 from bot.playground.learning import NOT_BUILT, LearningRuns
 from bot.playground.page import IMAGES_NOT_BUILT, as_mention, image_search_built
 from bot.services import Services

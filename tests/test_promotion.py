@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.index import ChunkIndex, indexed_versions
-from engine.mining import ActiveCorpus
-from engine.promotion import (
+from engine.learning.mining import ActiveCorpus
+from engine.learning.promotion import (
     PromotionError,
     catch_up,
     clean_pending,
@@ -66,8 +66,8 @@ def test_documents_ingested_during_the_cycle_are_caught_up_before_the_switch(ser
 def test_an_incomplete_copy_is_refused(services, active, monkeypatch):
     target, embedder = candidate(services, active)
     target.delete_document("glossary/t1")
-    monkeypatch.setattr("engine.promotion.sync_collection", lambda *a: __import__(
-        "engine.promotion", fromlist=["SyncReport"]).SyncReport())
+    monkeypatch.setattr("engine.learning.promotion.sync_collection", lambda *a: __import__(
+        "engine.learning.promotion", fromlist=["SyncReport"]).SyncReport())
     with pytest.raises(PromotionError, match="glossary/t1 missing"):
         catch_up(active, target, embedder)
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.services import Services
 from engine.errors import QueryError
-from engine.retrieval import MAX_QUERY_CHARS, Retriever
+from engine.search.retrieval import MAX_QUERY_CHARS, Retriever
 from engine.types import Document
 
 DOCS = [

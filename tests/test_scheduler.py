@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BOT_TOKEN, SlackEmulator
+from bot.playground.emulator import BOT_TOKEN, SlackEmulator
 from bot.services import Services
-from engine.cyclelog import LEARNING_LEASE, CycleLog
+from engine.learning.cyclelog import LEARNING_LEASE, CycleLog
 from jobs import learning
 from jobs.scheduler import JOB_ID, build_scheduler
 

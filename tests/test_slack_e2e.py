@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.emulator import BOT_USER_ID, Signing
+from bot.playground.emulator import BOT_USER_ID, Signing
 from bot.services import Services
 from engine.feedback import Vote
 from handlers import blocks
@@ -216,7 +216,7 @@ def test_database_down_still_acks_logs_no_token_and_asks_to_retry(
 
 @pytest.mark.slow
 def test_the_real_model_answers_jargon_from_the_demo_glossary(settings, minilm) -> None:
-    from engine.sources import collect
+    from engine.knowledge.sources import collect
     from tests.conftest import DEMO_KB
 
     services = Services(settings, base_embedder=minilm)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackEmulator
+from bot.playground.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, SlackEmulator
 from bot.services import Services
 from bot.serving import HttpBot
 from tests.fakes import FakeEmbedder
@@ -94,7 +94,7 @@ def test_socket_mode_acknowledges_and_answers_in_the_thread(services: Services) 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
-    from bot.emulator import payloads
+    from bot.playground.emulator import payloads
     from tests.socketmode import SocketModeEndpoint
 
     services.ingestor().ingest(TEAM_KB)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.chunking import chunk_document
 from engine.errors import IngestError
-from engine.sources import collect, parse_jsonl
+from engine.knowledge.chunking import chunk_document
+from engine.knowledge.sources import collect, parse_jsonl
 from engine.types import Document
 
 

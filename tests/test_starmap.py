@@ -10,10 +10,9 @@ from PIL import Image
 
 from bot.cli import build_parser
 from bot.services import Services
-from engine.evaluation import QuerySet
+from engine.evaluation.compare import QuerySet
 from engine.feedback import AskedQuestion, Vote
-from engine.rankers import EvalCorpus
-from engine.starmap import (
+from engine.learning.starmap import (
     StarMapPoints,
     align_to,
     draw_before_after,
@@ -22,6 +21,7 @@ from engine.starmap import (
     star_points,
     topic_of,
 )
+from engine.search.rankers import EvalCorpus
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

@@ -13,8 +13,7 @@ import pytest
 from bot.cli import build_parser
 from bot.services import Services
 from engine.feedback import TrainingPair
-from engine.rankers import EmbeddingCache, EvalCorpus
-from engine.synth import (
+from engine.learning.synth import (
     ChatClient,
     QuestionFilter,
     SynthError,
@@ -23,6 +22,7 @@ from engine.synth import (
     parse_questions,
     synthesize,
 )
+from engine.search.rankers import EmbeddingCache, EvalCorpus
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

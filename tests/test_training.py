@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.embedders import default_model_path
-from engine.mining import HardNegative, TrainingExample
-from engine.training import (
+from engine.learning.mining import HardNegative, TrainingExample
+from engine.learning.training import (
     TrainingConfig,
     TrainingError,
     base_state_dict,

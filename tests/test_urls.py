@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from engine.errors import IngestError
-from engine.sources import collect, fetch_url
+from engine.knowledge.sources import collect, fetch_url
 
 PAGES = {
     "/page": ("text/html; charset=utf-8",

@@ -13,12 +13,12 @@ from bot.services import Services
 from engine.errors import ArgotError
 
 if TYPE_CHECKING:
-    from engine.evaluation import ModelCandidate
-    from engine.rankers import EmbeddingCache, EvalCorpus
+    from engine.evaluation.compare import ModelCandidate
+    from engine.search.rankers import EmbeddingCache, EvalCorpus
 
 
 def index_corpus(services: Services) -> EvalCorpus:
-    from engine.rankers import EvalCorpus
+    from engine.search.rankers import EvalCorpus
 
     corpus = EvalCorpus.from_index(services.index())
     if not len(corpus):
@@ -28,7 +28,7 @@ def index_corpus(services: Services) -> EvalCorpus:
 
 
 def eval_cache(services: Services, enabled: bool = True) -> EmbeddingCache:
-    from engine.rankers import EmbeddingCache
+    from engine.search.rankers import EmbeddingCache
 
     return EmbeddingCache(services.settings.home / "cache" / "eval" if enabled else None)
 
@@ -37,7 +37,7 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
                      ) -> list[ModelCandidate]:
     """`active`, `base`, a registered version, `openai:MODEL`, or a model name or path."""
     from engine.embedders import build_text_embedder
-    from engine.evaluation import ModelCandidate
+    from engine.evaluation.compare import ModelCandidate
     from engine.registry import BASE
 
     registry = services.registry
@@ -60,8 +60,8 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
 
 
 def cmd_eval(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation import QuerySet, compare
-    from engine.scoreboard import draw_comparison, render_text
+    from engine.evaluation.compare import QuerySet, compare
+    from engine.evaluation.scoreboard import draw_comparison, render_text
 
     if args.from_feedback == bool(args.queries):
         say("error: give a query file (QUERIES.jsonl) or --from-feedback, not both or neither")
@@ -112,7 +112,7 @@ def cmd_export(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_import_faq(args: argparse.Namespace, services: Services) -> int:
-    from engine.faq import faq_documents, faq_training_pairs, read_faq
+    from engine.knowledge.faq import faq_documents, faq_training_pairs, read_faq
 
     entries = read_faq(Path(args.file), prefix=args.prefix)
     report = services.ingestor().ingest(faq_documents(entries))
@@ -123,7 +123,7 @@ def cmd_import_faq(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_synth(args: argparse.Namespace, services: Services) -> int:
-    from engine.synth import SYNTHETIC_MAX_SHARE, ChatClient, cap_synthetic_share, synthesize
+    from engine.learning.synth import SYNTHETIC_MAX_SHARE, ChatClient, cap_synthetic_share, synthesize
 
     corpus = index_corpus(services)
     store = services.feedback
@@ -157,8 +157,8 @@ def cmd_synth(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_map(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation import QuerySet
-    from engine.starmap import draw_star_map, star_points
+    from engine.evaluation.compare import QuerySet
+    from engine.learning.starmap import draw_star_map, star_points
 
     corpus = index_corpus(services)
     version = services.registry.get(args.model) if args.model else services.active_version()

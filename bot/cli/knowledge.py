@@ -11,7 +11,7 @@ from bot.services import Services
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     from bot.knowledge import ingest
-    from engine.sources import collect
+    from engine.knowledge.sources import collect
 
     collected = collect(args.targets)
     for error in collected.errors:
@@ -31,7 +31,7 @@ def cmd_forget(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, services: Services) -> int:
-    from engine.retrieval import MAX_QUERY_CHARS
+    from engine.search.retrieval import MAX_QUERY_CHARS
 
     if args.image:
         return ask_image(args, services)
@@ -53,8 +53,8 @@ def ask_image(args: argparse.Namespace, services: Services) -> int:
     """`argot ask --image FILE`: the documents that match a picture."""
     from pathlib import Path
 
-    from engine.image_decoding import read_image_file
-    from engine.images import ImagesUnavailable
+    from engine.images.clip import ImagesUnavailable
+    from engine.images.decoding import read_image_file
 
     if args.question:
         say("error: give a question or --image FILE, not both")

@@ -52,7 +52,7 @@ def cmd_models(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, services: Services) -> int:
-    from engine.promotion import rollback
+    from engine.learning.promotion import rollback
 
     before = services.active_version().version
     version, synced = rollback(services.registry, services.chroma, services.index(),

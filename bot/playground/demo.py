@@ -16,7 +16,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.services import Services
-    from engine.ingest import IngestReport
+    from engine.knowledge.ingest import IngestReport
 
 DEMO = Path(__file__).resolve().parent.parent / "demo"
 KNOWLEDGE_BASE = DEMO / "kb"
@@ -28,7 +28,7 @@ def load_demo(services: Services, say: Callable[[str], None] = lambda _: None) -
     is on, so pictures uploaded in the playground find documents); returns what changed."""
     from bot.knowledge import ingest
     from engine.errors import ArgotError
-    from engine.sources import collect
+    from engine.knowledge.sources import collect
 
     collected = collect([shown_path(KNOWLEDGE_BASE)])
     if collected.errors:

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bot.emulator import BOT_USER_ID, HttpRequest, HttpResponse, SlackEmulator, SlackError
-from bot.emulator.server import Route
+from bot.playground.emulator import BOT_USER_ID, HttpRequest, HttpResponse, SlackEmulator, SlackError
+from bot.playground.emulator.server import Route
 from bot.playground.view import FILES_PATH, page_messages, people
 
 if TYPE_CHECKING:
-    from bot.emulator import Delivery
+    from bot.playground.emulator import Delivery
     from bot.playground.runner import Playground
 
 API = "/playground/api/"

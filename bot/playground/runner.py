@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.app import build_app
-from bot.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
+from bot.playground.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
 from bot.playground.learning import LearningRuns
 from bot.playground.page import PageRoutes
 from bot.serving import HttpBot

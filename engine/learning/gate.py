@@ -1,12 +1,12 @@
 """Judging a candidate model against the active one, before anyone sees its answers.
 
 Both models are measured the same way: exact cosine search over every chunk of the
-corpus, each document scored by its best chunk (`engine.rankers`), on the held-out
+corpus, each document scored by its best chunk (`engine.search.rankers`), on the held-out
 rated questions the candidate never trained on, and on the gold question file when
 one is configured. The candidate is promoted only if it beats the active model on the
 held-out slice by `margin` (nDCG@10) and does not fall back on the gold file.
 
-The blending weight (`engine.training.blend`) is chosen here too, on a pool: the
+The blending weight (`engine.learning.training.blend`) is chosen here too, on a pool: the
 documents the active model ranks in its top `pool_depth` for the held-out questions,
 plus their relevant ones (for at most 40 questions). Re-embedding only that pool for
 each weight costs a fraction of the corpus; the chosen model is then measured on the
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from engine.embedders import TextEmbedder
-from engine.metrics import RankingScores, score_rankings
-from engine.mining import ActiveCorpus
-from engine.querysets import QuerySet
-from engine.rankers import DenseRanker, EvalCorpus, embed_texts
+from engine.evaluation.metrics import RankingScores, score_rankings
+from engine.evaluation.querysets import QuerySet
+from engine.learning.mining import ActiveCorpus
+from engine.search.rankers import DenseRanker, EvalCorpus, embed_texts
 
 K = 10
 
@@ -60,7 +60,7 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
     if len(alphas) == 1 or not len(queries):
         return alphas[0], {}
     if len(queries) > max_questions:
-        from engine.trainingdata import stable_fraction
+        from engine.learning.trainingdata import stable_fraction
 
         sample = sorted(queries, key=lambda q: stable_fraction(q.query))[:max_questions]
         queries = QuerySet(sample, source=queries.source)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
-from engine.sources import IMAGE_SUFFIXES
+from engine.knowledge.sources import IMAGE_SUFFIXES
 from engine.types import Document
 
 CONTEXT_CHARS = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.evaluation import Comparison, ComparisonRow
+from engine.evaluation.compare import Comparison, ComparisonRow
 
 COLUMNS = ("model", "mode", "nDCG@10", "MRR@10", "R@1", "R@5", "R@10", "dim", "size MB",
            "docs/s", "query ms")

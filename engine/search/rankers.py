@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.chunking import chunk_document
 from engine.embedders import TextEmbedder, slug
-from engine.retrieval import bm25_model, rrf_scores
+from engine.knowledge.chunking import chunk_document
+from engine.search.retrieval import bm25_model, rrf_scores
 from engine.types import Chunk, Document
 
 log = logging.getLogger(__name__)

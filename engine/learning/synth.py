@@ -33,9 +33,9 @@ import numpy as np
 
 from engine.embedders import TextEmbedder, retry_delay
 from engine.errors import ArgotError
+from engine.evaluation.querysets import normalise_question
 from engine.feedback import TrainingPair
-from engine.querysets import normalise_question
-from engine.rankers import DenseRanker, EmbeddingCache, EvalCorpus
+from engine.search.rankers import DenseRanker, EmbeddingCache, EvalCorpus
 
 SYNTHETIC_MAX_SHARE = 0.2
 NEAR_DUPLICATE = 0.92

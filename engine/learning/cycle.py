@@ -2,8 +2,8 @@
 
 The cycle turns the ratings in the feedback store into a candidate model, measures it
 against the active one on held-out questions, and switches only to a better one
-(`engine.gate`). It never leaves a half-made version active: the candidate's folder and
-collection stay pending until one atomic registry write (`engine.promotion`), and the
+(`engine.learning.gate`). It never leaves a half-made version active: the candidate's folder and
+collection stay pending until one atomic registry write (`engine.learning.promotion`), and the
 next cycle removes whatever a killed one left behind.
 
 The caller provides the lease (one cycle at a time: `jobs.learning`) and, for the
@@ -34,17 +34,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.cyclelog import CycleLog
 from engine.embedders import SentenceTransformerEmbedder, TextEmbedder
 from engine.errors import ArgotError
+from engine.evaluation.querysets import QuerySet, QuerySetError
 from engine.feedback import FeedbackStore
-from engine.gate import Verdict, as_report, choose_alpha, dense_scores, judge
 from engine.index import ChunkIndex
-from engine.mining import ActiveCorpus, Mined, mine
-from engine.querysets import QuerySet, QuerySetError
-from engine.registry import ModelRegistry, ModelVersion
-from engine.training import TrainingConfig
-from engine.trainingdata import (
+from engine.learning.cyclelog import CycleLog
+from engine.learning.gate import Verdict, as_report, choose_alpha, dense_scores, judge
+from engine.learning.mining import ActiveCorpus, Mined, mine
+from engine.learning.training import TrainingConfig
+from engine.learning.trainingdata import (
     RatedQuestion,
     Ratings,
     gather_ratings,
@@ -52,6 +51,7 @@ from engine.trainingdata import (
     stored_pairs,
     training_set,
 )
+from engine.registry import ModelRegistry, ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class LearningCycle:
     # -- phases --------------------------------------------------------------------------
 
     def _collect(self) -> None:
-        from engine.promotion import clean_pending
+        from engine.learning.promotion import clean_pending
 
         bench, config, state, report = self.bench, self.config, self.state, self.report
         interrupted = self.log.mark_interrupted(but=self.cycle_id)
@@ -334,7 +334,7 @@ class LearningCycle:
         self.checkpoint("mining")
 
     def _training(self) -> None:
-        from engine.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
+        from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
         state, config, bench = self.state, self.config, self.bench
         state.version, state.folder = bench.registry.new_version_dir()
@@ -371,7 +371,7 @@ class LearningCycle:
         self.checkpoint("training")
 
     def _evaluation(self) -> None:
-        from engine.rankers import embed_texts
+        from engine.search.rankers import embed_texts
 
         state, report = self.state, self.report
         corpus = state.corpus.corpus
@@ -392,7 +392,7 @@ class LearningCycle:
         self.checkpoint("evaluation")
 
     def _gate(self) -> None:
-        from engine.metrics import RankingScores
+        from engine.evaluation.metrics import RankingScores
 
         def scores(found: dict[str, Any] | None) -> RankingScores | None:
             if not found:
@@ -412,7 +412,7 @@ class LearningCycle:
         self.progress(f"  {verdict.decision}: {verdict.reason}")
 
     def _reembed(self) -> None:
-        from engine.promotion import catch_up, write_collection
+        from engine.learning.promotion import catch_up, write_collection
 
         state = self.state
         target = write_collection(self.bench.client, state.version, state.corpus,
@@ -428,7 +428,7 @@ class LearningCycle:
                      "gold": (report.gold or {}).get("candidate", {})},
             note=f"cycle {self.cycle_id}: {report.pairs} pairs, alpha {report.alpha}"))
         report.active_version = state.version
-        from engine.promotion import prune
+        from engine.learning.promotion import prune
 
         report.pruned = prune(self.bench.registry, self.bench.client)
 
@@ -450,7 +450,7 @@ class LearningCycle:
                 shutil.rmtree(state.folder, ignore_errors=True)
 
     def _draw(self) -> Path:
-        from engine.starmap import StarMapPoints, draw_before_after, topic_of
+        from engine.learning.starmap import StarMapPoints, draw_before_after, topic_of
 
         state = self.state
         corpus = state.corpus.corpus

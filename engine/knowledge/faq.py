@@ -28,7 +28,7 @@ from pathlib import Path
 from engine.embedders import slug
 from engine.errors import IngestError
 from engine.feedback import TrainingPair
-from engine.sources import read_text
+from engine.knowledge.sources import read_text
 from engine.types import Document
 
 NEGATIVES_PER_PAIR = 3

@@ -3,7 +3,7 @@
 Two collections per CLIP model, both through `engine.index.ChunkIndex`:
 
 - `argot-images-<clip version>`: one entry per picture, tied to its document, with
-  the words around it as its text (engine/image_links.py decides which is which);
+  the words around it as its text (engine/images/links.py decides which is which);
 - `argot-cliptext-<clip version>`: every document's chunks embedded by CLIP's text
   tower, so a picture can find documents that have no pictures at all.
 
@@ -35,18 +35,18 @@ from typing import Any
 
 import numpy as np
 
-from engine.image_decoding import (
+from engine.images.clip import ClipEmbedder, ClipTextEmbedder, ImagesUnavailable
+from engine.images.decoding import (
     MAX_IMAGE_BYTES,
     DecodedImage,
     ImageRejected,
     decode_image,
     size_text,
 )
-from engine.image_links import DocumentImages, ImageRef, group_images
-from engine.images import ClipEmbedder, ClipTextEmbedder, ImagesUnavailable
+from engine.images.links import DocumentImages, ImageRef, group_images
 from engine.index import ChunkIndex, visibility_filter
-from engine.ingest import Ingestor
-from engine.retrieval import CHUNKS_PER_DOC, RankedChunk, best_per_document, rrf, to_hit
+from engine.knowledge.ingest import Ingestor
+from engine.search.retrieval import CHUNKS_PER_DOC, RankedChunk, best_per_document, rrf, to_hit
 from engine.types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)

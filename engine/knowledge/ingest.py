@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.chunking import chunk_document
 from engine.embedders import TextEmbedder
 from engine.index import ChunkIndex
+from engine.knowledge.chunking import chunk_document
 from engine.types import Chunk, Document
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Measuring retrieval on the team's own questions: one model, or a whole table.
 
-Every score is computed by `engine.metrics.score_rankings` over document rankings from
-`engine.rankers` (exact search, best chunk per document), so dense models, BM25 and
+Every score is computed by `engine.evaluation.metrics.score_rankings` over document rankings from
+`engine.search.rankers` (exact search, best chunk per document), so dense models, BM25 and
 the hybrid are compared on the same corpus and the same questions. The learning loop
 uses `evaluate_dense` / `evaluate` on the held-out slice (`held_out`) to gate a
 candidate; `argot eval` uses `compare` for the whole table.
@@ -32,15 +32,15 @@ import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.errors import ArgotError
-from engine.metrics import RankingScores, score_rankings
-from engine.querysets import (  # noqa: F401 - re-exported: the learning loop imports them here
+from engine.evaluation.metrics import RankingScores, score_rankings
+from engine.evaluation.querysets import (  # noqa: F401 - re-exported: the learning loop imports them here
     HELD_OUT_SHARE,
     LabelledQuery,
     QuerySet,
     QuerySetError,
     held_out,
 )
-from engine.rankers import (
+from engine.search.rankers import (
     HYBRID_DEPTH,
     Bm25Ranker,
     DenseRanker,

@@ -18,7 +18,7 @@ import hashlib
 import re
 
 from engine.errors import ArgotError
-from engine.ingest import Ingestor, IngestReport
+from engine.knowledge.ingest import Ingestor, IngestReport
 from engine.types import Document
 
 ID_PREFIX = "defined"

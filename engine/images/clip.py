@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.clip_loading import load_open_clip
 from engine.embedders import Kind, TextEmbedder, normalise, slug
 from engine.errors import ArgotError
+from engine.images.loading import load_open_clip
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -239,7 +239,7 @@ def _is_path(value: str) -> bool:
 
 def _output_dimension(model: Any, tokenizer: Any) -> int:
     """Asked of the image tower, with a blank picture: a bot that only embeds pictures
-    never reads the text tower's weights (engine/clip_loading.py maps them lazily)."""
+    never reads the text tower's weights (engine/images/loading.py maps them lazily)."""
     import torch
 
     size = getattr(model.visual, "image_size", 224)

@@ -29,7 +29,7 @@ import numpy as np
 from engine.embedders import TextEmbedder
 from engine.errors import ArgotError
 from engine.index import ChunkIndex, indexed_versions
-from engine.mining import ActiveCorpus
+from engine.learning.mining import ActiveCorpus
 from engine.registry import ModelRegistry, ModelVersion
 
 log = logging.getLogger(__name__)

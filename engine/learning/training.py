@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ArgotError
-from engine.mining import TrainingExample
+from engine.learning.mining import TrainingExample
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.evaluation.querysets import held_out, normalise_question
 from engine.feedback import FeedbackStore
-from engine.querysets import held_out, normalise_question
 from engine.types import Chunk
 
 VOTER_CAP = 20
@@ -233,7 +233,7 @@ def training_set(rated: list[RatedQuestion], others: Iterable[RatedQuestion], *,
     questions are then capped at `SYNTHETIC_MAX_SHARE` of the whole set, however many
     were generated.
     """
-    from engine.synth import cap_synthetic_share
+    from engine.learning.synth import cap_synthetic_share
 
     pool = sorted((q for q in others if not held_out(q.text)),
                   key=lambda q: stable_fraction(q.source, q.key))

@@ -1,0 +1,1 @@
+"""Measuring retrieval: metrics, query sets, model comparison and the scoreboard."""

@@ -1,0 +1,1 @@
+"""What the team's documents say: reading sources, chunking them, ingesting them, FAQ and glossary."""

@@ -1,0 +1,1 @@
+"""Turning ratings into a better model: training data, mining, fine-tuning, the gate, promotion."""

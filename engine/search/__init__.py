@@ -1,0 +1,1 @@
+"""Answering a question: the one retrieval stack that serves and that evaluation scores."""
