@@ -66,7 +66,8 @@ def register(sub: Any) -> None:
     serve.add_argument("--http", action="store_true",
                        help="HTTP mode (POST /slack/events) even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="HTTP address (default 127.0.0.1; 0.0.0.0 in a container)")
     serve.add_argument("--no-jobs", action="store_true",
                        help="do not run the scheduled learning jobs in this process")
     serve.set_defaults(run=cmd_serve)
