@@ -21,7 +21,6 @@ import hashlib
 import logging
 import os
 import re
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -238,41 +237,28 @@ class OpenAIEmbedder(TextEmbedder):
     def _embed_once(self, texts: list[str]) -> list[list[float]]:
         import httpx
 
+        from engine.http import post_with_retries, transient
+
         body: dict[str, Any] = {"model": self.model, "input": texts}
         if self._dimensions:
             body["dimensions"] = self._dimensions
-        for attempt in range(self.max_retries + 1):
-            try:
-                response = self._http.post("/embeddings", json=body)
-            except httpx.TransportError as exc:
-                if attempt == self.max_retries:
-                    raise EmbedderError(f"Embedding endpoint {self.base_url} unreachable: {exc}") from exc
-                time.sleep(self.backoff_seconds * 2**attempt)
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                if attempt == self.max_retries:
-                    break
-                time.sleep(retry_delay(response.headers.get("retry-after"),
-                                       self.backoff_seconds * 2**attempt))
-                continue
-            if response.status_code != 200:
-                raise EmbedderError(f"Embedding endpoint answered {response.status_code}: "
-                                    f"{response.text[:200]}")
-            try:
-                data = sorted(response.json()["data"], key=lambda item: item["index"])
-                return [item["embedding"] for item in data]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise EmbedderError(f"Embedding endpoint answered something that is not an "
-                                    f"embeddings response: {response.text[:200]}") from exc
-        raise EmbedderError(f"Embedding endpoint {self.base_url} kept answering "
-                            f"{response.status_code} after {self.max_retries} retries")
-
-
-def retry_delay(retry_after: str | None, fallback: float) -> float:
-    try:
-        return min(float(retry_after), 60.0) if retry_after else fallback
-    except ValueError:
-        return fallback
+        try:
+            response = post_with_retries(self._http, "/embeddings", body, max_retries=self.max_retries,
+                                         backoff_seconds=self.backoff_seconds)
+        except httpx.TransportError as exc:
+            raise EmbedderError(f"Embedding endpoint {self.base_url} unreachable: {exc}") from exc
+        if transient(response):
+            raise EmbedderError(f"Embedding endpoint {self.base_url} kept answering "
+                                f"{response.status_code} after {self.max_retries} retries")
+        if response.status_code != 200:
+            raise EmbedderError(f"Embedding endpoint answered {response.status_code}: "
+                                f"{response.text[:200]}")
+        try:
+            data = sorted(response.json()["data"], key=lambda item: item["index"])
+            return [item["embedding"] for item in data]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EmbedderError(f"Embedding endpoint answered something that is not an "
+                                f"embeddings response: {response.text[:200]}") from exc
 
 
 def build_text_embedder(name: str | None, *, version: str | None = None,

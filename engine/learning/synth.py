@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,10 +30,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from engine.embedders import TextEmbedder, retry_delay
+from engine.embedders import TextEmbedder
 from engine.errors import ArgotError
 from engine.evaluation.querysets import normalise_question
 from engine.feedback import TrainingPair
+from engine.http import post_with_retries, transient
 from engine.search.rankers import DenseRanker, EmbeddingCache, EvalCorpus
 
 SYNTHETIC_MAX_SHARE = 0.2
@@ -89,27 +89,21 @@ class ChatClient:
 
         body = {"model": self.model, "temperature": 0.7,
                 "messages": [{"role": "user", "content": prompt}]}
-        problem = ""
-        for attempt in range(self.max_retries + 1):
-            wait = self.backoff_seconds * 2**attempt
-            try:
-                response = self._http.post("/chat/completions", json=body)
-            except httpx.TimeoutException:
-                problem = f"timed out after {self.timeout_seconds:g} s"
-            except httpx.TransportError as exc:
-                problem = f"unreachable ({exc})"
-            else:
-                if response.status_code == 429 or response.status_code >= 500:
-                    problem = f"answered {response.status_code}"
-                    wait = retry_delay(response.headers.get("retry-after"), wait)
-                elif response.status_code != 200:
-                    raise SynthError(f"Chat endpoint {self.base_url} answered "
-                                     f"{response.status_code}: {response.text[:200]}")
-                else:
-                    return chat_text(response)
-            if attempt < self.max_retries:
-                time.sleep(wait)
-        raise SynthError(f"Chat endpoint {self.base_url} {problem}")
+        try:
+            response = post_with_retries(self._http, "/chat/completions", body,
+                                         max_retries=self.max_retries,
+                                         backoff_seconds=self.backoff_seconds)
+        except httpx.TimeoutException:
+            raise SynthError(f"Chat endpoint {self.base_url} timed out after "
+                             f"{self.timeout_seconds:g} s") from None
+        except httpx.TransportError as exc:
+            raise SynthError(f"Chat endpoint {self.base_url} unreachable ({exc})") from None
+        if transient(response):
+            raise SynthError(f"Chat endpoint {self.base_url} answered {response.status_code}")
+        if response.status_code != 200:
+            raise SynthError(f"Chat endpoint {self.base_url} answered "
+                             f"{response.status_code}: {response.text[:200]}")
+        return chat_text(response)
 
     def close(self) -> None:
         self._http.close()
