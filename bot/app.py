@@ -14,29 +14,16 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 import handlers
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_client import build_client
 from handlers.context import provide_services
 
 LISTENER_THREADS = 16
 """Lazy listeners run here after the ack; a question spends most of its time waiting
 on Slack or the database, so more threads than cores keeps the queue short."""
-
-
-def build_client(settings: Settings) -> WebClient:
-    """The bot's Web API client at SLACK_API_URL; it waits out 429s (Retry-After) and
-    retries dropped connections."""
-    return WebClient(
-        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
-                        RateLimitErrorRetryHandler(max_retry_count=3)])
 
 
 class SameToken(logging.Filter):

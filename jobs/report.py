@@ -88,9 +88,9 @@ def post_report(report: dict[str, Any], channel: str | None, client: Any) -> boo
 
 
 def slack_client(settings: Any) -> Any:
-    """A Web API client from the settings, or None without a bot token."""
+    """The bot's Web API client (bot/slack_client.py), or None without a bot token."""
     if not settings.slack_bot_token:
         return None
-    from slack_sdk import WebClient
+    from bot.slack_client import build_client
 
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    return build_client(settings)
