@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.errors import IngestError
 from engine.types import Document
+from engine.visibility import parse_channels
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".jsonl"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -154,11 +155,11 @@ def parse_markdown(text: str, doc_id: str, source: str, fallback_title: str) -> 
     if not title:
         heading = re.search(r"^#\s+(.+?)\s*$", text, re.MULTILINE)
         title = heading.group(1) if heading else fallback_title
-    channels = front.pop("channels", "")
+    channels = parse_channels(front, source, listed=False)
+    front.pop("channels", None)
     return Document(
         doc_id=front.pop("id", doc_id), title=title, text=text.strip(), source=source,
-        url=front.pop("url", ""), metadata=front,
-        channels=tuple(c.strip() for c in channels.split(",") if c.strip()) or None)
+        url=front.pop("url", ""), metadata=front, channels=channels)
 
 
 def parse_jsonl(text: str, label: str) -> list[Document]:
@@ -179,12 +180,13 @@ def parse_jsonl(text: str, label: str) -> list[Document]:
         if missing:
             raise IngestError(f"{label}:{number}: missing {' and '.join(missing)}; "
                               "nothing from this file was indexed")
-        channels = row.pop("channels", None)
+        channels = parse_channels(row, f"{label}:{number}", listed=True)
+        row.pop("channels", None)
         documents.append(Document(
             doc_id=str(row.pop("id")), text=str(row.pop("text")).strip(),
             title=str(row.pop("title", "") or ""), url=str(row.pop("url", "") or ""),
             source=f"{label}:{number}", metadata=row,
-            channels=tuple(channels) if channels else None))
+            channels=channels))
     counts = Counter(document.doc_id for document in documents)
     duplicates = sorted(doc_id for doc_id, count in counts.items() if count > 1)
     if duplicates:
