@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,39 +13,7 @@ from engine.index import ChunkIndex, make_client, visibility_filter
 from engine.knowledge.chunking import chunk_document
 from engine.types import Document
 from tests.fakes import FakeEmbedder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A real Chroma server on a free local port, started by the test set-up."""
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert chroma, "the chroma CLI comes with the chromadb package"
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
-    process = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            make_client(data, "127.0.0.1", port)
-            break
-        except IndexUnavailable:
-            assert process.poll() is None, (data / "server.log").read_text()
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("chroma run did not answer within 60 s")
-    yield "127.0.0.1", port
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+from tests.servers import chroma_server, free_port  # noqa: F401 - chroma_server is a fixture
 
 
 @pytest.fixture(params=["embedded", "server"])
