@@ -17,13 +17,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from engine.errors import ArgotError
+from engine.knowledge.jsonl import JsonLine, json_lines
 
 if TYPE_CHECKING:
     from engine.feedback import FeedbackStore
@@ -89,14 +89,11 @@ class QuerySet:
             raise QuerySetError(f"{path}: not UTF-8 (byte {exc.start})") from exc
         queries: list[LabelledQuery] = []
         problems: list[str] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
+        for line in json_lines(text, str(path)):
             try:
-                queries.append(parse_line(line, where))
+                queries.append(parse_query(line))
             except ValueError as exc:
-                problems.append(f"{where}: {exc}")
+                problems.append(f"{line.where}: {exc}")
         if problems:
             more = len(problems) - SHOWN_PROBLEMS
             raise QuerySetError("\n".join(problems[:SHOWN_PROBLEMS]
@@ -176,13 +173,9 @@ def in_split(question: str, split: Split) -> bool:
     return held_out(question) == (split == "held_out")
 
 
-def parse_line(line: str, where: str) -> LabelledQuery:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise ValueError('expected an object like {"query": ..., "relevant": [...]}')
+def parse_query(line: JsonLine) -> LabelledQuery:
+    """One line of a query file; `ValueError` saying what is wrong with it."""
+    row = line.object('an object like {"query": ..., "relevant": [...]}')
     query = row.get("query")
     if not isinstance(query, str) or not query.strip():
         raise ValueError('"query" is missing or empty')
@@ -192,4 +185,4 @@ def parse_line(line: str, where: str) -> LabelledQuery:
     if (not isinstance(relevant, list) or not relevant
             or not all(isinstance(doc, str) and doc for doc in relevant)):
         raise ValueError('"relevant" must be a non-empty list of document ids')
-    return LabelledQuery(" ".join(query.split()), frozenset(relevant), where)
+    return LabelledQuery(" ".join(query.split()), frozenset(relevant), line.where)

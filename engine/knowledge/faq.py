@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 from engine.embedders import slug
 from engine.errors import IngestError
 from engine.feedback import TrainingPair
+from engine.knowledge.jsonl import json_lines
 from engine.knowledge.sources import read_text
 from engine.types import Document
 
@@ -87,16 +87,12 @@ def unique_id(base: str, taken: set[str]) -> str:
 
 def parse_jsonl(text: str, label: str) -> list[tuple[str, str, str, str, str]]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{label}:{number}"
+    for line in json_lines(text, label):
+        where = line.where
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(f"{where}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise IngestError(f"{where}: expected an object with \"question\" and \"answer\"")
+            row = line.object('an object with "question" and "answer"')
+        except ValueError as exc:
+            raise IngestError(f"{where}: {exc}") from None
         question, answer = row.get("question"), row.get("answer")
         if not isinstance(question, str) or not question.strip():
             raise IngestError(f"{where}: \"question\" is missing or empty")

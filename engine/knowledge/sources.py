@@ -6,15 +6,16 @@ Every reader either returns whole documents or raises `IngestError` naming the f
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import IngestError
+from engine.knowledge.web import PUBLIC_WEB, FetchFailed, FetchRefused, HostPolicy, fetch
+from engine.knowledge.jsonl import json_lines
 from engine.types import Document
 from engine.visibility import parse_channels
 
@@ -22,6 +23,7 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".jsonl"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_URL_BYTES = 5 * 1024 * 1024
+URL_DEADLINE_S = 30.0
 URL_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
@@ -36,12 +38,13 @@ class Collected:
     skipped: list[str] = field(default_factory=list)
 
 
-def collect(targets: list[str]) -> Collected:
-    """Read every target: folders recursively (hidden entries skipped), files, URLs."""
+def collect(targets: list[str], policy: HostPolicy = PUBLIC_WEB) -> Collected:
+    """Read every target: folders recursively (hidden entries skipped), files, URLs
+    (fetched under `policy`: public addresses only unless a test says otherwise)."""
     collected = Collected()
     for target in targets:
         if target.startswith(("http://", "https://")):
-            _keep(collected, target, lambda t=target: [fetch_url(t)])
+            _keep(collected, target, lambda t=target: [fetch_url(t, policy)])
             continue
         path = Path(target)
         if path.is_dir():
@@ -166,26 +169,21 @@ def parse_jsonl(text: str, label: str) -> list[Document]:
     """One document per line: `id` and `text` required; `title`, `url`, `channels`
     optional; every other key becomes metadata."""
     documents: list[Document] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for line in json_lines(text, label):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(f"{label}:{number}: not JSON ({exc.msg}); nothing from this "
-                              "file was indexed") from exc
-        if not isinstance(row, dict):
-            raise IngestError(f"{label}:{number}: expected a JSON object")
+            row = line.object()
+        except ValueError as exc:
+            raise IngestError(f"{line.where}: {exc}; nothing from this file was indexed") from None
         missing = [key for key in ("id", "text") if not str(row.get(key, "")).strip()]
         if missing:
-            raise IngestError(f"{label}:{number}: missing {' and '.join(missing)}; "
+            raise IngestError(f"{line.where}: missing {' and '.join(missing)}; "
                               "nothing from this file was indexed")
-        channels = parse_channels(row, f"{label}:{number}", listed=True)
+        channels = parse_channels(row, line.where, listed=True)
         row.pop("channels", None)
         documents.append(Document(
             doc_id=str(row.pop("id")), text=str(row.pop("text")).strip(),
             title=str(row.pop("title", "") or ""), url=str(row.pop("url", "") or ""),
-            source=f"{label}:{number}", metadata=row,
+            source=line.where, metadata=row,
             channels=channels))
     counts = Counter(document.doc_id for document in documents)
     duplicates = sorted(doc_id for doc_id, count in counts.items() if count > 1)
@@ -217,31 +215,28 @@ def html_to_text(html: str) -> tuple[str, str]:
     return title, text
 
 
-def fetch_url(url: str, timeout: float = 15.0, max_bytes: int = MAX_URL_BYTES) -> Document:
-    """GET a page with a timeout, a size cap and a content-type check."""
-    import httpx
-
+def fetch_url(url: str, policy: HostPolicy = PUBLIC_WEB, max_bytes: int = MAX_URL_BYTES,
+              deadline_s: float = URL_DEADLINE_S) -> Document:
+    """A page as a document, fetched by engine/knowledge/web.py under `policy` (public
+    addresses only, redirects checked, a whole-fetch deadline). Its id and url are the
+    URL it was asked for, whatever its front matter says, so a page cannot stand in for
+    another document."""
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True,
-                          headers={"User-Agent": "argot-ingest/0.1"}) as response:
-            if response.status_code != 200:
-                raise IngestError(f"{url}: answered HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type not in URL_CONTENT_TYPES:
-                raise IngestError(f"{url}: content type {content_type or '(none)'} is not a "
-                                  "page Argot can read (HTML, Markdown or plain text)")
-            body = bytearray()
-            for part in response.iter_bytes():
-                body.extend(part)
-                if len(body) > max_bytes:
-                    raise IngestError(f"{url}: larger than {max_bytes // 1024 // 1024} MB; not indexed")
-    except httpx.HTTPError as exc:
-        raise IngestError(f"{url}: unreachable ({exc.__class__.__name__}: {exc})") from exc
-    text = decode(bytes(body), url)
+        page = fetch(url, policy, max_bytes=max_bytes, deadline_s=deadline_s)
+    except (FetchRefused, FetchFailed) as exc:
+        raise IngestError(str(exc)) from exc
+    if page.status != 200:
+        raise IngestError(f"{url}: answered HTTP {page.status}")
+    content_type = page.content_type
+    if content_type not in URL_CONTENT_TYPES:
+        raise IngestError(f"{url}: content type {content_type or '(none)'} is not a "
+                          "page Argot can read (HTML, Markdown or plain text)")
+    text = decode(page.body, url)
     if content_type in {"text/html", "application/xhtml+xml"}:
         title, text = html_to_text(text)
     elif content_type == "text/markdown":
-        return parse_markdown(text, url, url, fallback_title=url.rsplit("/", 1)[-1] or url)
+        parsed = parse_markdown(text, url, url, fallback_title=url.rsplit("/", 1)[-1] or url)
+        return replace(parsed, doc_id=url, url=url)
     else:
         title = url.rsplit("/", 1)[-1] or url
     return Document(doc_id=url, title=title or url, text=text, source=url, url=url)
