@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import evaluation, knowledge, learning, playground, slack
+from bot.cli import db, evaluation, knowledge, learning, playground, slack
 from bot.cli.common import say
 from engine.errors import ArgotError
 
-MODULES = [knowledge, slack, evaluation, learning, playground]
+MODULES = [knowledge, slack, evaluation, learning, playground, db]
 
 
 def build_parser() -> argparse.ArgumentParser:
