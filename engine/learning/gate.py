@@ -1,7 +1,8 @@
 """Judging a candidate model against the active one, before anyone sees its answers.
 
 Both models are measured the same way: exact cosine search over every chunk of the
-corpus, each document scored by its best chunk (`engine.search.rankers`), on the held-out
+corpus, each document scored by its best chunk (`engine.evaluation.measure`, through the search
+that answers), on the held-out
 rated questions the candidate never trained on, and on the gold question file when
 one is configured. The candidate is promoted only if it beats the active model on the
 held-out slice by `margin` (nDCG@10) and does not fall back on the gold file.
@@ -12,9 +13,14 @@ plus their relevant ones (for at most 40 questions). Re-embedding only that pool
 each weight costs a fraction of the corpus; the chosen model is then measured on the
 whole corpus.
 
+A mean gain is not enough: the candidate and the active model are compared question
+by question on the same held-out slice, and a paired bootstrap gives a lower
+confidence bound of the gain (`paired_bootstrap`); a gain that could be noise is
+rejected, and a slice smaller than `min_questions` is not judged at all.
+
 Tip:
-    A margin of 0.01 nDCG@10 keeps noise out with 30+ held-out questions; with fewer,
-    configure a gold file (`ARGOT_GOLD_QUERIES`) so that the gate has more to go on.
+    20 held-out questions (about 100 rated ones) are the least the gate judges on; with
+    fewer, configure a gold file (`ARGOT_GOLD_QUERIES`) so that the gate has more to go on.
 """
 
 from __future__ import annotations
@@ -26,12 +32,37 @@ from typing import Any
 import numpy as np
 
 from engine.embedders import TextEmbedder
+from engine.evaluation.corpus import EvalCorpus, ExactVectors
+from engine.evaluation.measure import question_rankings
 from engine.evaluation.metrics import RankingScores, score_rankings
 from engine.evaluation.querysets import QuerySet
+from engine.evaluation.vectors import embed_texts
 from engine.learning.mining import ActiveCorpus
-from engine.search.rankers import DenseRanker, EvalCorpus, embed_texts
 
 K = 10
+
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A paired per-question comparison of two rankers on the same questions (nDCG@10)."""
+
+    gain: float
+    """Mean per-question gain of the candidate."""
+    low: float
+    """Lower confidence bound of the gain (paired bootstrap)."""
+    high: float
+    questions: int
+    better: int
+    """Questions the candidate ranks better."""
+    worse: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"gain": self.gain, "low": self.low, "high": self.high,
+                "questions": self.questions, "better": self.better, "worse": self.worse,
+                "confidence": CONFIDENCE}
 
 
 @dataclass(frozen=True)
@@ -46,8 +77,7 @@ def dense_scores(embedder: TextEmbedder, corpus: EvalCorpus, vectors: np.ndarray
     """Metrics of one model whose chunk vectors are given, on one query set."""
     if not len(queries):
         return score_rankings([])
-    ranker = DenseRanker(embedder, corpus, vectors)
-    rankings = ranker.rank_vectors(embedder.embed_batch(queries.texts, "query"), K)
+    rankings = question_rankings(corpus, queries, embedder, "dense", vectors=vectors)
     return score_rankings(zip(rankings, [set(q.relevant) for q in queries], strict=True))
 
 
@@ -64,7 +94,7 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
 
         sample = sorted(queries, key=lambda q: stable_fraction(q.query))[:max_questions]
         queries = QuerySet(sample, source=queries.source)
-    ranker = DenseRanker(active_embedder, active.corpus, active.vectors)
+    ranker = ExactVectors(active.corpus, active.vectors)
     top = ranker.rank_vectors(active_embedder.embed_batch(queries.texts, "query"), pool_depth)
     pool_ids = {doc for ranking in top for doc in ranking} | queries.relevant_ids
     pool = EvalCorpus.from_chunks(c for c in active.corpus.chunks if c.doc_id in pool_ids)
@@ -77,13 +107,47 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
     return best[0], scores
 
 
+def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
+                     confidence: float = 0.95, samples: int = 2000, seed: int = 15) -> Evidence:
+    """How sure we are that `candidate` beats `active` on these questions.
+
+    Both lists hold one score per question, in the same order (a paired comparison:
+    the same questions, so each question's own difficulty cancels out). The questions
+    are resampled with replacement `samples` times; `low` is the one-sided lower
+    confidence bound of the mean gain at `confidence` (the 5th percentile of the
+    resampled means at 0.95). A `low` above zero says the gain is unlikely to be noise.
+
+    Example:
+        >>> paired_bootstrap([0.5, 0.2, 1.0], [1.0, 0.5, 1.0]).gain
+        0.2667
+    """
+    if len(active) != len(candidate):
+        raise ValueError("paired scores need the same questions on both sides")
+    diffs = np.asarray(candidate, dtype=np.float64) - np.asarray(active, dtype=np.float64)
+    if not len(diffs):
+        return Evidence(0.0, 0.0, 0.0, 0, 0, 0)
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, len(diffs), size=(samples, len(diffs)))].mean(axis=1)
+    low, high = np.quantile(means, [1.0 - confidence, confidence])
+    return Evidence(round(float(diffs.mean()), 4), round(float(low), 4), round(float(high), 4),
+                    len(diffs), int((diffs > 1e-9).sum()), int((diffs < -1e-9).sum()))
+
+
 def judge(active: RankingScores | None, candidate: RankingScores | None, *, margin: float,
           gold_active: RankingScores | None = None, gold_candidate: RankingScores | None = None,
-          gold_tolerance: float = 0.0) -> Verdict:
+          gold_tolerance: float = 0.0, evidence: Evidence | None = None,
+          min_questions: int = 0) -> Verdict:
     """Promote only a candidate that is better where it was measured and no worse on gold.
 
-    `active`/`candidate` are the held-out scores; None when the held-out slice was too
-    small, in which case the gold file is the one that has to improve by `margin`.
+    The ordered checks:
+    1. `active`/`candidate` are the held-out scores; None when the held-out slice was too
+       small, in which case the gold file is the one that has to improve by `margin`.
+    2. Fewer than `min_questions` held-out questions (and no gold file): not enough
+       held-out questions yet; a gain on a handful of questions is mostly luck.
+    3. The mean nDCG@10 gain must reach `margin`.
+    4. With `evidence` (the paired per-question comparison), its lower confidence bound
+       must be above zero: a gain that resampling the questions can erase is noise.
+    5. The gold file, if any, must not fall back by more than `gold_tolerance`.
     """
     main = "held-out"
     if active is None or candidate is None:
@@ -91,12 +155,23 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
             return Verdict("rejected", "nothing to measure the candidate on")
         active, candidate, main = gold_active, gold_candidate, "gold"
         gold_active = gold_candidate = None
+        evidence = None
+    elif candidate.queries < min_questions and gold_active is None:
+        return Verdict("rejected", f"not enough held-out questions yet: {candidate.queries}, "
+                                   f"{min_questions} are needed to judge a candidate (about one "
+                                   "rated question in five is held out); keep rating")
     gain = candidate.ndcg_at_10 - active.ndcg_at_10
     summary = (f"{main} nDCG@10 {active.ndcg_at_10:.3f} → {candidate.ndcg_at_10:.3f} "
                f"({gain:+.3f}) on {candidate.queries} questions")
     if gain < margin:
         return Verdict("rejected", f"{summary}: not better than the active model by the required "
                                    f"{margin:+.3f}")
+    if evidence is not None:
+        summary += (f" ({evidence.better} better, {evidence.worse} worse; gain at least "
+                    f"{evidence.low:+.3f} at {CONFIDENCE:.0%} confidence)")
+        if evidence.low <= 0:
+            return Verdict("rejected", f"{summary}: the gain could be noise; more held-out "
+                                       "questions would tell")
     if gold_active is not None and gold_candidate is not None:
         drop = gold_candidate.ndcg_at_10 - gold_active.ndcg_at_10
         if drop < -gold_tolerance:

@@ -1,0 +1,272 @@
+"""Learning the team's vocabulary from ratings: words in questions that the documents
+do not use, tied to the words of the documents people chose for them.
+
+A *term* is a word or a phrase of up to three words (`engine.search.tokens`: CJK text
+counts in character bigrams) that
+1. occurs in at least `min_evidence` rated training questions whose 👍 document does
+   not contain it (the mismatch that retrieval cannot bridge), and
+2. is rare in the corpus: in at most `max_df_share` of the documents, and not how
+   people ask: in at most `MAX_QUESTION_SHARE` of the rated questions, and not only
+   question words ("how do", "what is").
+A longer term wins over the words inside it when it explains the same questions.
+
+Its *expansion* is the words of the chosen documents that best stand for it: phrases
+(one or two words) found in the 👍 documents of most of the term's questions and
+seldom in those of other rated questions; of those, the expansion kept is the one
+(or the pair) that most lifts the chosen documents in BM25 when added to the term's
+questions. A term whose best expansion lifts nothing is not learnt.
+
+`/argot define` entries (`defined/...` documents) give their term → the first words
+of their definition. Rejected terms (`argot glossary reject`) are never learnt again.
+The cycle then keeps the vocabulary only if held-out questions improve with it
+(`engine.learning.levers`).
+
+Tip:
+    `min_evidence=2` learns a term from two questions, which a wrong one needs too:
+    the held-out gate and `argot glossary reject` are the safety net.
+
+Example:
+    >>> vocabulary = learn_vocabulary(training_questions, corpus.document_texts())
+    >>> vocabulary.entries[0].describe()
+    'tollbooth → api gateway (7 questions)'
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.learning.trainingdata import RatedQuestion
+from engine.search.tokens import CJK_RUN, tokenize
+from engine.search.vocabulary import DEFINED, LEARNT, GlossaryEntry, Vocabulary
+
+MAX_TERM_WORDS = 3
+MAX_QUESTION_SHARE = 0.3
+"""A term in more of the rated questions than this is how people ask, not what about."""
+QUESTION_WORDS = frozenset(
+    "how do does did what whats where when who whom whose why which can could should would "
+    "shall may might must am me my mine we us our you your he she his her its get got use "
+    "using used make need want know tell show find there here any some all about from".split())
+CANDIDATE_EXPANSIONS = 12
+DEFINITION_WORDS = 8
+
+
+@dataclass(frozen=True)
+class _Question:
+    text: str
+    tokens: tuple[str, ...]
+    positives: tuple[int, ...]
+    """Rows of the 👍 documents."""
+
+
+class _Corpus:
+    """Document-level tokens, an inverted index and BM25, for learning only."""
+
+    def __init__(self, documents: Mapping[str, str]) -> None:
+        import bm25s
+
+        self.doc_ids = list(documents)
+        self.tokens = [tokenize(documents[d]) for d in self.doc_ids]
+        self.sets = [set(tokens) for tokens in self.tokens]
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for row, present in enumerate(self.sets):
+            for token in present:
+                self.postings[token].append(row)
+        self.model = bm25s.BM25()
+        self.model.index([tokens or [""] for tokens in self.tokens], show_progress=False)
+        self.vocab = self.model.vocab_dict
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def contains(self, row: int, phrase: tuple[str, ...]) -> bool:
+        if len(phrase) == 1:
+            return phrase[0] in self.sets[row]
+        if not set(phrase) <= self.sets[row]:
+            return False
+        tokens, n = self.tokens[row], len(phrase)
+        return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+    def df(self, phrase: tuple[str, ...]) -> int:
+        rows = self.postings.get(phrase[0], [])
+        return len(rows) if len(phrase) == 1 else sum(1 for r in rows if self.contains(r, phrase))
+
+    def reciprocal_rank(self, tokens: Sequence[str], positives: Sequence[int]) -> float:
+        known = [t for t in tokens if t in self.vocab]
+        if not known:
+            return 0.0
+        scores = np.asarray(self.model.get_scores(known), dtype=np.float32)
+        best = max(float(scores[row]) for row in positives)
+        if best <= 0:
+            return 0.0
+        return 1.0 / (1 + int((scores > best).sum()))
+
+
+def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str, str], *,
+                     rejected: Iterable[str] = (), min_evidence: int = 2,
+                     max_df_share: float = 0.02, defined: Iterable[GlossaryEntry] = ()
+                     ) -> Vocabulary:
+    """The learnt glossary (and the defined entries) from the training questions.
+
+    Args:
+        questions: rated training questions (held-out ones must not be among them).
+        documents: doc_id → text of every indexed document.
+        rejected: terms people rejected; never learnt.
+        min_evidence: rated questions a term needs.
+        max_df_share: a term in more of the documents than this is the corpus's own word.
+        defined: entries from `/argot define` (`defined_entries`), kept unless rejected.
+
+    Returns:
+        The `Vocabulary`: learnt entries, most evidence first, then the defined ones.
+    """
+    corpus = _Corpus(documents)
+    row_of = {doc_id: row for row, doc_id in enumerate(corpus.doc_ids)}
+    rated = [_Question(q.text, tuple(tokenize(q.text)),
+                       tuple(row_of[d] for d in sorted(q.positives, key=lambda d: -q.positives[d])
+                             if d in row_of))
+             for q in questions if q.source == "rating" and q.positives]
+    rated = [q for q in rated if q.positives and q.tokens]
+    refused = {tuple(tokenize(term)) for term in rejected}
+    support = _mismatched_terms(rated, corpus, max_df_share, min_evidence, refused)
+    learnt: list[GlossaryEntry] = []
+    for term, members in support:
+        expansion = _best_expansion([rated[i] for i in members],
+                                    [q for i, q in enumerate(rated) if i not in members], corpus)
+        if expansion is None:
+            continue
+        chosen = [rated[i] for i in members]
+        learnt.append(GlossaryEntry(
+            join_tokens(term), " ".join(join_tokens(p) for p in expansion), len(members), LEARNT,
+            tuple(q.text for q in chosen[:3]),
+            tuple(dict.fromkeys(corpus.doc_ids[q.positives[0]] for q in chosen))[:5]))
+    learnt.sort(key=lambda e: (-e.evidence, e.term))
+    kept_defined = [e for e in defined if e.tokens not in refused]
+    return Vocabulary(learnt + kept_defined)
+
+
+def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: float,
+                      min_evidence: int, refused: set[tuple[str, ...]]
+                      ) -> list[tuple[tuple[str, ...], set[int]]]:
+    """(term, the questions it is the mismatch in), longest terms first."""
+    limit = max(1, int(max_df_share * len(corpus)))
+    members: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for index, question in enumerate(rated):
+        tokens = question.tokens
+        for n in range(1, MAX_TERM_WORDS + 1):
+            for start in range(len(tokens) - n + 1):
+                members[tokens[start:start + n]].add(index)
+    found: list[tuple[tuple[str, ...], set[int]]] = []
+    for term, questions in sorted(members.items(), key=lambda item: (-len(item[0]), item[0])):
+        if len(questions) < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
+            continue
+        if len(questions) > max(5, MAX_QUESTION_SHARE * len(rated)):
+            continue
+        if any(_inside(term, longer) and questions <= q for longer, q in found):
+            continue  # the words of a longer term already learnt from the same questions
+        if corpus.df(term) > limit:
+            continue
+        unmatched = {i for i in questions
+                     if not any(corpus.contains(row, term) for row in rated[i].positives)}
+        if len(unmatched) >= min_evidence:
+            found.append((term, unmatched))
+    return found
+
+
+def _inside(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    n = len(short)
+    return any(long[i:i + n] == short for i in range(len(long) - n + 1))
+
+
+def _best_expansion(members: list[_Question], others: list[_Question], corpus: _Corpus
+                    ) -> tuple[tuple[str, ...], ...] | None:
+    """The phrase (or two) that best lifts the members' chosen documents in BM25."""
+    candidates = _candidate_phrases(members, others, corpus)
+    if not candidates:
+        return None
+
+    def lift(phrases: tuple[tuple[str, ...], ...]) -> float:
+        extra = [token for phrase in phrases for token in phrase]
+        return sum(corpus.reciprocal_rank([*q.tokens, *extra], q.positives) for q in members)
+
+    baseline = lift(())
+    scored = sorted(((lift((p,)), p) for p in candidates), key=lambda item: -item[0])
+    best_score, best = scored[0][0], (scored[0][1],)
+    if best_score <= baseline:
+        return None
+    for score, phrase in scored[1:4]:
+        pair = (*best, phrase)
+        if score > baseline and not set(phrase) & set(best[0]):
+            pair_score = lift(pair)
+            if pair_score > best_score:
+                best_score, best = pair_score, pair
+            break
+    return best
+
+
+def _candidate_phrases(members: list[_Question], others: list[_Question], corpus: _Corpus
+                       ) -> list[tuple[str, ...]]:
+    """Phrases of the chosen documents, by how many of the term's questions they cover
+    against how often other rated questions' documents hold them."""
+    def phrases_of(question: _Question) -> set[tuple[str, ...]]:
+        found: set[tuple[str, ...]] = set()
+        asked = set(question.tokens)
+        for row in question.positives:
+            tokens = corpus.tokens[row]
+            found |= {(t,) for t in tokens if t not in asked}
+            found |= {(a, b) for a, b in zip(tokens, tokens[1:], strict=False)
+                      if a != b and not {a, b} & asked}
+        return found
+
+    covered: dict[tuple[str, ...], int] = defaultdict(int)
+    for question in members:
+        for phrase in phrases_of(question):
+            covered[phrase] += 1
+    need = max(1, math.ceil(0.5 * len(members)))
+    common = {p: c for p, c in covered.items() if c >= need}
+    background: dict[tuple[str, ...], int] = defaultdict(int)
+    for question in others:
+        present = phrases_of(question)
+        for phrase in common:
+            if phrase in present:
+                background[phrase] += 1
+    n, m = len(members), max(1, len(others))
+
+    def score(phrase: tuple[str, ...]) -> float:
+        coverage, elsewhere = common[phrase] / n, background[phrase] / m
+        idf = math.log((len(corpus) + 1) / (corpus.df(phrase) + 1))
+        return coverage * math.log((coverage + 0.05) / (elsewhere + 0.05)) + 0.01 * idf
+
+    return sorted(common, key=lambda p: (-score(p), p))[:CANDIDATE_EXPANSIONS]
+
+
+def defined_entries(glossary: Iterable[tuple[str, str, str]]) -> list[GlossaryEntry]:
+    """`/argot define` entries as expansions: (doc_id, term, text) → term → the first
+    words of its definition."""
+    entries: list[GlossaryEntry] = []
+    for doc_id, term, text in glossary:
+        definition = text.split(":", 1)[1] if text.lower().startswith(term.lower() + ":") else text
+        first = " ".join(definition.split()[:DEFINITION_WORDS]).rstrip(".,;")
+        if term.strip() and first:
+            entries.append(GlossaryEntry(term.strip(), first, 0, DEFINED, (), (doc_id,)))
+    return entries
+
+
+def join_tokens(tokens: Sequence[str]) -> str:
+    """Tokens back into text: CJK bigrams overlap ("网关", "关配" → "网关配"), words take spaces."""
+    text = ""
+    previous = ""
+    for token in tokens:
+        cjk = CJK_RUN.fullmatch(token) is not None
+        if cjk and CJK_RUN.fullmatch(previous or "x") and len(token) == 2 and previous[-1:] == token[:1]:
+            text += token[1:]
+        else:
+            text += ("" if not text or (cjk and CJK_RUN.fullmatch(previous or "x")) else " ") + token
+        previous = token
+    return text
+
+
+
