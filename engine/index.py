@@ -194,6 +194,11 @@ class ChunkIndex:
                  for text, meta in zip(got["documents"], got["metadatas"], strict=True)]
         return sorted(pairs, key=lambda pair: pair[0].position)
 
+    def metadata_where(self, where: dict[str, Any], limit: int = 10) -> list[dict[str, Any]]:
+        """The metadata of up to `limit` chunks matching a Chroma `where` (e.g. a url)."""
+        return list(self._collection.get(where=where, limit=limit, include=["metadatas"])
+                    ["metadatas"] or [])
+
     def iter_chunks(self, *, texts: bool = True, page: int = 5000
                     ) -> Iterator[tuple[Chunk, dict[str, Any]]]:
         include = ["documents", "metadatas"] if texts else ["metadatas"]

@@ -20,6 +20,7 @@ from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, post_answers, search_text, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
+from handlers.rightpage import ask_for_right_page
 
 log = logging.getLogger("argot.handlers")
 
@@ -94,5 +95,7 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
                                  thread_ts=thread_ts)
         hits, version = search_text(services, question, [], ANSWERS_SHOWN)
         post_answers(client, feedback, question, worth_showing(hits), model_version=version)
+        if not hits:
+            ask_for_right_page(client, feedback, question)
         if truncated:
             reply(blocks.TRUNCATED.format(limit=MAX_QUERY_CHARS))
