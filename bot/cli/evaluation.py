@@ -14,11 +14,12 @@ from engine.errors import ArgotError
 
 if TYPE_CHECKING:
     from engine.evaluation.compare import ModelCandidate
-    from engine.search.rankers import EmbeddingCache, EvalCorpus
+    from engine.evaluation.corpus import EvalCorpus
+    from engine.evaluation.vectors import EmbeddingCache
 
 
 def index_corpus(services: Services) -> EvalCorpus:
-    from engine.search.rankers import EvalCorpus
+    from engine.evaluation.corpus import EvalCorpus
 
     corpus = EvalCorpus.from_index(services.index())
     if not len(corpus):
@@ -28,7 +29,7 @@ def index_corpus(services: Services) -> EvalCorpus:
 
 
 def eval_cache(services: Services, enabled: bool = True) -> EmbeddingCache:
-    from engine.search.rankers import EmbeddingCache
+    from engine.evaluation.vectors import EmbeddingCache
 
     return EmbeddingCache(services.settings.home / "cache" / "eval" if enabled else None)
 
@@ -60,7 +61,8 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
 
 
 def cmd_eval(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation.compare import QuerySet, compare
+    from engine.evaluation.compare import compare
+    from engine.evaluation.querysets import QuerySet
     from engine.evaluation.scoreboard import draw_comparison, render_text
 
     if args.from_feedback == bool(args.queries):
@@ -157,7 +159,7 @@ def cmd_synth(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_map(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation.compare import QuerySet
+    from engine.evaluation.querysets import QuerySet
     from engine.learning.starmap import draw_star_map, star_points
 
     corpus = index_corpus(services)

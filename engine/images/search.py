@@ -46,7 +46,9 @@ from engine.images.decoding import (
 from engine.images.links import DocumentImages, ImageRef, group_images
 from engine.index import ChunkIndex, visibility_filter
 from engine.knowledge.ingest import Ingestor
-from engine.search.retrieval import CHUNKS_PER_DOC, RankedChunk, best_per_document, rrf, to_hit
+from engine.search.fusion import FUSION_DEPTH, fuse
+from engine.search.ranking import RankedChunk, best_per_document, to_hit
+from engine.search.retrieval import CHUNKS_PER_DOC
 from engine.types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)
@@ -283,7 +285,7 @@ class ImageSearch:
                       exclude: Iterable[str] = ()) -> list[Hit]:
         pictures, texts = self.indexes()
         excluded = set(exclude)
-        depth = max(k + len(excluded), 20)
+        depth = max(k + len(excluded), FUSION_DEPTH)
         where = visibility_filter(channel)
         alike = [RankedChunk(m.chunk, m.similarity)
                  for m in pictures.query(vector, depth * CHUNKS_PER_DOC, where)
@@ -292,7 +294,7 @@ class ImageSearch:
                      for m in texts.query(vector, depth * CHUNKS_PER_DOC, where)]
         rankings = [ranking for ranking in (best_per_document(alike, depth),
                                             best_per_document(described, depth)) if ranking]
-        fused = rrf(rankings, depth) if rankings else []
+        fused = fuse([(ranking, 1.0) for ranking in rankings], depth) if rankings else []
         return [to_hit(item) for item in fused if item.chunk.doc_id not in excluded][:k]
 
     def _remember(self, question: str, vector: np.ndarray) -> None:

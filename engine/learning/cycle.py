@@ -371,7 +371,7 @@ class LearningCycle:
         self.checkpoint("training")
 
     def _evaluation(self) -> None:
-        from engine.search.rankers import embed_texts
+        from engine.evaluation.vectors import embed_texts
 
         state, report = self.state, self.report
         corpus = state.corpus.corpus
