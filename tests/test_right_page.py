@@ -168,3 +168,98 @@ def test_settings_read_the_allowed_hosts(services: Services) -> None:
     assert settings.ingest_hosts == ("wiki.example.com", "docs.example.com")
     assert replace(settings, ingest_hosts=()).ingest_hosts == ()
     assert Settings.from_mapping({"ARGOT_HOME": str(services.settings.home)}).ingest_hosts == ()
+
+
+# -- new links: fetched through the safe fetcher, only from allowed hosts -------------------
+
+class Pages:
+    """A local web server: /nightjar is a page, /sneaky redirects to a loopback name."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        pages = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                pages.requests.append(self.path)
+                if self.path == "/sneaky":
+                    self.send_response(302)
+                    self.send_header("Location", f"http://localhost:{pages.port}/secret")
+                    self.end_headers()
+                    return
+                body = (b"<html><head><title>Nightjar</title></head><body><h1>Nightjar</h1>"
+                        b"<p>Nightjar is the night-time batch that settles invoices.</p></body></html>")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.requests: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def pages() -> Iterator[Pages]:
+    server = Pages()
+    yield server
+    server.close()
+
+
+def allow(bot: Bot, *hosts: str, trusted: tuple[str, ...] = ()) -> None:
+    """ARGOT_INGEST_HOSTS=hosts; the fetcher's policy: those hosts, and `trusted` exempt
+    from the public-address rule (a test server on 127.0.0.1 stands in for a wiki)."""
+    from engine.knowledge.web import HostPolicy, fetch_page
+
+    bot.services.settings = replace(bot.services.settings, ingest_hosts=hosts)
+    policy = HostPolicy.only(hosts, trusted=trusted)
+    bot.services.page_fetcher = lambda url: fetch_page(url, policy=policy)  # type: ignore[attr-defined]
+
+
+def test_an_allowed_new_link_is_ingested_then_counted(bot: Bot, pages: Pages) -> None:
+    asked, _ = bot.ask("what is project phoenix?")
+    query_id = reject_everything(bot, asked)
+    allow(bot, "127.0.0.1", trusted=("127.0.0.1",))
+    url = f"http://127.0.0.1:{pages.port}/nightjar"
+    bot.slack.post_user_message(bot.general, bot.user("bob"), f"<{url}>", thread_ts=asked.ts)
+    [thanks] = bot_says(bot, bot.general, asked.ts, "Thanks")
+    assert "Nightjar" in thanks["text"] and pages.requests == ["/nightjar"]
+    assert Vote(query_id, url, bot.user("bob"), 1) in bot.services.feedback.votes_for(query_id)
+    _, replies = bot.ask("what settles invoices at night?")
+    assert url in {payload(m).get("doc_id") for m in replies}
+
+
+def test_a_link_to_an_internal_address_is_refused_even_when_its_host_is_allowed(
+        bot: Bot, pages: Pages) -> None:
+    asked, _ = bot.ask("what is project phoenix?")
+    query_id = reject_everything(bot, asked)
+    allow(bot, "localhost")
+    bot.slack.post_user_message(bot.general, bot.user("bob"),
+                                f"<http://localhost:{pages.port}/nightjar>", thread_ts=asked.ts)
+    [said] = bot_says(bot, bot.general, asked.ts, "can't use that link")
+    assert pages.requests == []
+    assert all(v.value < 0 for v in bot.services.feedback.votes_for(query_id))
+    assert "localhost" in said["text"]
+
+
+def test_a_redirect_to_an_internal_address_is_refused(bot: Bot, pages: Pages) -> None:
+    asked, _ = bot.ask("what is project phoenix?")
+    query_id = reject_everything(bot, asked)
+    allow(bot, "127.0.0.1", "localhost", trusted=("127.0.0.1",))
+    bot.slack.post_user_message(bot.general, bot.user("bob"),
+                                f"<http://127.0.0.1:{pages.port}/sneaky>", thread_ts=asked.ts)
+    bot_says(bot, bot.general, asked.ts, "can't use that link")
+    assert pages.requests == ["/sneaky"]  # the redirect's target was never asked for
+    assert all(v.value < 0 for v in bot.services.feedback.votes_for(query_id))
+    assert not bot.services.index().chunks_of(f"http://127.0.0.1:{pages.port}/sneaky")
