@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import IngestError
-from engine.knowledge.web import PUBLIC_WEB, FetchFailed, FetchRefused, HostPolicy, fetch
+from engine.knowledge import markdown
 from engine.knowledge.jsonl import json_lines
+from engine.knowledge.web import PUBLIC_WEB, FetchFailed, FetchRefused, HostPolicy, fetch
 from engine.types import Document
 from engine.visibility import parse_channels
 
@@ -156,8 +157,7 @@ def parse_markdown(text: str, doc_id: str, source: str, fallback_title: str) -> 
         text = text[match.end():]
     title = front.pop("title", "")
     if not title:
-        heading = re.search(r"^#\s+(.+?)\s*$", text, re.MULTILINE)
-        title = heading.group(1) if heading else fallback_title
+        title = markdown.title(text) or fallback_title
     channels = parse_channels(front, source, listed=False)
     front.pop("channels", None)
     return Document(
@@ -207,8 +207,7 @@ def html_to_text(html: str) -> tuple[str, str]:
     if soup.title:
         soup.title.decompose()
     if not title:
-        first = re.search(r"^#\s+(.+)$", soup.get_text(), re.MULTILINE)
-        title = first.group(1).strip() if first else ""
+        title = markdown.title(soup.get_text())
     text = soup.get_text("\n")
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip()
