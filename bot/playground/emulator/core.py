@@ -26,12 +26,13 @@ from .files import add_file, file_info, note_channel, stored_file
 from .humans import HumanActions
 from .routes import Call, SlackFront
 from .server import HttpServer, Route
+from .surfaces import SurfaceActions
 from .workspace import Workspace
 
 T = TypeVar("T")
 
 
-class SlackEmulator(HumanActions):
+class SlackEmulator(HumanActions, SurfaceActions):
     """A fake Slack Web API and Events API sender on 127.0.0.1, for tests and the playground."""
 
     def __init__(
