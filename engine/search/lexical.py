@@ -18,11 +18,12 @@ import numpy as np
 
 from engine.index import ChunkIndex
 from engine.search.ranking import RankedChunk, best_chunks, document_maxima, group_by_document, top_rows
+from engine.search.tokens import tokenize
 from engine.types import Chunk
 
 
 def bm25_model(texts: Sequence[str]) -> Any:
-    """A `bm25s.BM25` over `texts` (English stop words dropped)."""
+    """A `bm25s.BM25` over `texts`, tokenized as `engine.search.tokens` does."""
     import logging
 
     import bm25s
@@ -30,16 +31,14 @@ def bm25_model(texts: Sequence[str]) -> Any:
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
     model = bm25s.BM25()
     if texts:
-        model.index(bm25s.tokenize(list(texts), stopwords="en", show_progress=False),
-                    show_progress=False)
+        model.index([tokenize(text) for text in texts], show_progress=False)
     return model
 
 
 def query_words(query: str) -> list[str]:
-    """The query as BM25 reads it: bm25s' tokens, English stop words dropped."""
-    import bm25s
-
-    return bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
+    """The query as BM25 reads it (`engine.search.tokens`: English stop words dropped,
+    CJK as character bigrams)."""
+    return tokenize(query)
 
 
 class Bm25:
@@ -108,6 +107,10 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
         return self._refresh().search(query, k, channel)
+
+    def current(self) -> Bm25:
+        """The `Bm25` over the collection as it is now (rebuilt if it changed)."""
+        return self._refresh()
 
     def _refresh(self) -> Bm25:
         now = time.monotonic()
