@@ -128,8 +128,6 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         served: the active version's own profile (what answers today).
     """
     bm25 = Bm25.over(corpus.chunks)
-    lookup = chunk_lookup(bm25.chunks)
-    relevant = [set(q.relevant) for q in queries]
     sides = {side.name: side for side in (active, candidate) if side is not None}
     memories = [q for q in remembered if q.source == "rating" and q.positives]
 
@@ -142,28 +140,14 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                                for q in memories],
                               side.embedder.embed_batch(texts, "query"), memory_threshold)
 
+    def measure(found: list[list[list[str]]], weights: Sequence[float]) -> Measured:
+        return _measure(found, weights, queries)
+
     def lists(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None
               ) -> list[list[list[str]]]:
-        """Per question: the dense, BM25 and memory rankings (doc ids)."""
-        rankers = [Weighted("memory", MemoryRanker(memory, lookup), 1.0)] if memory else []
-        searcher = Searcher(ExactVectors(corpus, side.vectors), bm25, side.embedder, "hybrid",
-                            expansions=[expand.expand] if expand else [], rankers=rankers)
-        found = []
-        for text in queries.texts:
-            ranked = searcher.ranked_lists(searcher.query(text), FUSION_DEPTH)
-            found.append([[item.chunk.doc_id for item in ranking] for ranking, _ in ranked])
-        return found
+        return question_lists(corpus, queries, side, expand, memory, bm25)
 
-    def measure(per_question_lists: list[list[list[str]]], weights: Sequence[float]) -> Measured:
-        rankings = [fused(ls, weights) for ls in per_question_lists]
-        return Measured(score_rankings(zip(rankings, relevant, strict=True)),
-                        tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
-
-    served_memory = served.memory
-    served_lists = lists(active, served.vocabulary, served_memory)
-    served_weights = [served.weights.get("dense", 1.0), served.weights.get("bm25", 1.0),
-                      served.weights.get("memory", 0.0)]
-    today = measure(served_lists, served_weights[:len(served_lists[0]) if served_lists else 2])
+    today = measure_profile(corpus, queries, active, served, bm25)
 
     cache: dict[tuple[str, bool], tuple[list[list[list[str]]], FeedbackMemory | None]] = {}
     results: dict[Setting, Measured] = {}
@@ -178,8 +162,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             if memory_weight and memory is None:
                 continue
             setting = Setting(model, with_vocabulary, memory_weight, dense, lexical)
-            results[setting] = measure(found, [dense, lexical, memory_weight][:len(found[0])]
-                                       if found else [dense, lexical])
+            results[setting] = measure(found, [dense, lexical, memory_weight])
     best_score = max(m.scores.ndcg_at_10 for m in results.values())
     setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
                   key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
@@ -196,6 +179,38 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          contributions=_contributions(setting, results))
     profile.levers = choice.as_report()
     return choice
+
+
+def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
+                    profile: LearnedProfile, bm25: Bm25 | None = None) -> Measured:
+    """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
+    found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
+    weights = profile.weights
+    return _measure(found, [weights.get("dense", 1.0), weights.get("bm25", 1.0),
+                            weights.get("memory", 0.0)], queries)
+
+
+def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocabulary: Vocabulary,
+                   memory: FeedbackMemory | None, bm25: Bm25 | None = None
+                   ) -> list[list[list[str]]]:
+    """Per question: its dense, BM25 (and memory) rankings, doc ids, from the serving stack."""
+    bm25 = bm25 or Bm25.over(corpus.chunks)
+    rankers = [Weighted("memory", MemoryRanker(memory, chunk_lookup(bm25.chunks)), 1.0)] \
+        if memory is not None and len(memory) else []
+    searcher = Searcher(ExactVectors(corpus, side.vectors), bm25, side.embedder, "hybrid",
+                        expansions=[vocabulary.expand] if vocabulary else [], rankers=rankers)
+    found = []
+    for text in queries.texts:
+        ranked = searcher.ranked_lists(searcher.query(text), FUSION_DEPTH)
+        found.append([[item.chunk.doc_id for item in ranking] for ranking, _ in ranked])
+    return found
+
+
+def _measure(found: list[list[list[str]]], weights: Sequence[float], queries: QuerySet) -> Measured:
+    relevant = [set(q.relevant) for q in queries]
+    rankings = [fused(lists, weights) for lists in found]
+    return Measured(score_rankings(zip(rankings, relevant, strict=True)),
+                    tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
 
 
 def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:
