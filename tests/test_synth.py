@@ -12,8 +12,6 @@ import pytest
 
 from bot.cli import build_parser
 from bot.services import Services
-from engine.evaluation.corpus import EvalCorpus
-from engine.evaluation.vectors import EmbeddingCache
 from engine.feedback import TrainingPair
 from engine.learning.synth import (
     ChatClient,
@@ -24,6 +22,7 @@ from engine.learning.synth import (
     parse_questions,
     synthesize,
 )
+from engine.search.rankers import EmbeddingCache, EvalCorpus
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

@@ -14,7 +14,6 @@ from engine.embedders import TextEmbedder
 from engine.index import ChunkIndex
 from engine.knowledge.chunking import chunk_document
 from engine.types import Chunk, Document
-from engine.visibility import follow_visibility, forget_everywhere
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,6 @@ class Ingestor:
             if progress:
                 progress(total, total_chunks)
         report.chunks = total
-        # Other collections (older models, CLIP ones while image search is off) are not
-        # re-embedded here, but must not keep showing a document where it may no longer go.
-        follow_visibility(self.index.client, changed, skip=[self.index.chroma_name])
         return report
 
     def _blocks(self, documents: Sequence[Document]):
@@ -90,5 +86,4 @@ class Ingestor:
             yield block
 
     def forget(self, doc_id: str) -> int:
-        """Remove a document from every collection, whichever model or CLIP made it."""
-        return forget_everywhere(self.index.client, doc_id)
+        return self.index.delete_document(doc_id)
