@@ -12,7 +12,7 @@ Models: the bundled all-MiniLM-L6-v2 and, as the second local model, the same mo
 to its first 3 of 6 transformer layers (made once under bench/.cache; half the compute,
 a real speed/quality trade-off a team might weigh), plus any `--model`. Each model is
 measured dense and hybrid, and BM25 alone — the same `engine.evaluation.compare.compare` that
-`argot eval` runs, printed as Markdown tables.
+`argot eval` runs (through the search that answers), printed as Markdown tables.
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.shared_corpus import jargon_documents, rows  # noqa: E402
 from engine.embedders import SentenceTransformerEmbedder, default_model_path  # noqa: E402
-from engine.evaluation.compare import ModelCandidate, QuerySet, compare  # noqa: E402
+from engine.evaluation.compare import ModelCandidate, compare  # noqa: E402
+from engine.evaluation.corpus import EvalCorpus  # noqa: E402
+from engine.evaluation.querysets import QuerySet  # noqa: E402
 from engine.evaluation.scoreboard import heading, render_markdown  # noqa: E402
+from engine.evaluation.vectors import EmbeddingCache  # noqa: E402
 from engine.knowledge.chunking import chunk_document  # noqa: E402
 from engine.knowledge.sources import collect  # noqa: E402
-from engine.search.rankers import EmbeddingCache, EvalCorpus  # noqa: E402
 from engine.types import Document  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -194,9 +194,9 @@ def scores_of(rankings: list[list[str]], queries: QuerySet) -> dict[str, float]:
 
 def dense_rankings(embedder: Any, corpus: Any, vectors: np.ndarray, queries: QuerySet,
                    depth: int = 20) -> list[list[str]]:
-    from engine.search.rankers import DenseRanker
+    from engine.evaluation.corpus import ExactVectors
 
-    return DenseRanker(embedder, corpus, vectors).rank_vectors(
+    return ExactVectors(corpus, vectors).rank_vectors(
         embedder.embed_batch(queries.texts, "query"), depth)
 
 
@@ -214,9 +214,10 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def quality(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.evaluation.measure import question_rankings
+    from engine.evaluation.vectors import embed_texts
     from engine.learning.cycle import LearningCycle
     from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
-    from engine.search.rankers import Bm25Ranker, embed_texts, fuse
     from jobs.learning import learning_config, workbench
 
     started = time.perf_counter()
@@ -237,8 +238,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     para = QuerySet.from_pairs([(paraphrase(q), rel) for q, rel in questions
                                 if not held_out(q) and paraphrase(q)], "paraphrases")
     sets = {"held-out": held, "paraphrased re-asks": para}
-    bm25 = Bm25Ranker(corpus)
-    lexical = {name: [bm25.rank(text, 20) for text in qs.texts] for name, qs in sets.items()}
+    lexical = {name: question_rankings(corpus, qs, mode="bm25") for name, qs in sets.items()}
 
     say("classic recipe: TripletLoss on the same triplets")
     classic_config = TrainingConfig(loss="triplet", epochs=1, batch_size=16, learning_rate=2e-5,
@@ -281,8 +281,8 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     results[f"Argot after the cycle ({report['decision']})"] = results[after]
     for label in ("base (all-MiniLM-L6-v2)", "Argot candidate"):
         results[f"{label} + BM25 hybrid"] = {
-            name: scores_of([fuse([d, b], 10) for d, b in zip(dense[label][name], lexical[name],
-                                                              strict=True)], qs)
+            name: scores_of(question_rankings(corpus, qs, models[label][0], "hybrid",
+                                              vectors=models[label][1]), qs)
             for name, qs in sets.items()}
     out = {"mode": "quality", "documents": len(corpus), "chunks": len(corpus.chunks),
            "questions": len(questions), "votes": votes, "held_out": len(held),

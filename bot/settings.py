@@ -40,6 +40,9 @@ class Settings:
     min_new_ratings: int = 10
     gold_queries: Path | None = None
     gate_margin: float = 0.01
+    ingest_hosts: tuple[str, ...] = ()
+    """Hosts whose pages a person may get ingested by linking them in Slack (a right-page
+    reply, the Home tab's answer form); subdomains included. None by default."""
 
     @property
     def images_enabled(self) -> bool:
@@ -87,6 +90,7 @@ class Settings:
                                       10, 0, 10**9),
             gold_queries=parse_path("ARGOT_GOLD_QUERIES", get("ARGOT_GOLD_QUERIES")),
             gate_margin=parse_float("ARGOT_GATE_MARGIN", get("ARGOT_GATE_MARGIN"), 0.01, -1.0, 1.0),
+            ingest_hosts=parse_hosts("ARGOT_INGEST_HOSTS", get("ARGOT_INGEST_HOSTS")),
         )
         settings.check()
         return settings
@@ -150,6 +154,18 @@ def parse_float(name: str, raw: str | None, default: float, low: float, high: fl
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range {low}..{high}")
     return value
+
+
+def parse_hosts(name: str, raw: str | None) -> tuple[str, ...]:
+    """Comma-separated host names (`wiki.example.com, docs.example.com`), lower-cased."""
+    if raw is None:
+        return ()
+    hosts = tuple(dict.fromkeys(h.strip().lower().strip(".") for h in raw.split(",") if h.strip()))
+    bad = [h for h in hosts if "/" in h or ":" in h or " " in h]
+    if bad:
+        raise SettingsError(f"{name}: {bad[0]!r} is not a host name; list hosts only, "
+                            "e.g. wiki.example.com,docs.example.com")
+    return hosts
 
 
 def parse_path(name: str, raw: str | None) -> Path | None:

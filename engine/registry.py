@@ -1,14 +1,12 @@
 """The model registry: every fine-tuned version on disk, exactly one of them active.
 
 Layout under `root` (ARGOT_HOME/models):
-    registry.json        {"active": NAME, "history": [NAME, ...], "versions": {NAME: {...}}}
+    registry.json        {"active": VERSION, "previous": [...], "versions": {...}}
     ft0001/ ft0002/ ...  saved sentence-transformers models
 
-A version is known by its registry *name*: `base` is the configured ARGOT_MODEL itself,
-`ft0001`, `ft0002`... are fine-tuned ones. A fine-tuned version's embedder has its name as
-`model_id`, so its collection in the index is keyed by the same name (`bot.services`).
-The active version is switched by writing registry.json to a temporary file and renaming
-it over the old one, so a reader sees either the old or the new state, never half of one.
+`base` is the configured ARGOT_MODEL itself. The active version is switched by writing
+registry.json to a temporary file and renaming it over the old one, so a reader sees
+either the old or the new state, never half of one.
 """
 
 from __future__ import annotations
@@ -34,8 +32,7 @@ class RegistryError(ArgotError):
 class ModelVersion:
     """One model Argot can answer with. `path` is None for the base model."""
 
-    name: str
-    """The registry name: "base", "ft0001"..."""
+    version: str
     path: str | None = None
     parent: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -65,32 +62,22 @@ class ModelRegistry:
     def active(self) -> ModelVersion:
         return self.get(self._state()["active"])
 
-    def get(self, name: str) -> ModelVersion:
-        if name == BASE:
+    def get(self, version: str) -> ModelVersion:
+        if version == BASE:
             return ModelVersion(BASE, created_at=0.0, note="the configured ARGOT_MODEL")
         versions = self._state()["versions"]
-        if name not in versions:
+        if version not in versions:
             known = ", ".join([BASE, *versions]) or BASE
-            raise RegistryError(f"No model version {name!r}; known: {known}. "
-                                "`argot models` lists them.")
-        return from_row(versions[name])
+            raise RegistryError(f"No model version {version!r}; known: {known}")
+        return ModelVersion(**versions[version])
 
     def versions(self) -> list[ModelVersion]:
         state = self._state()
-        return [self.get(BASE), *(from_row(row) for row in state["versions"].values())]
+        return [self.get(BASE), *(ModelVersion(**row) for row in state["versions"].values())]
 
     def history(self) -> list[str]:
-        """Names of the versions that were active before, newest last."""
+        """Versions that were active before, newest last."""
         return list(self._state()["history"])
-
-    def previous(self) -> str:
-        """The name a plain rollback goes back to: the last one active before the current."""
-        state = self._state()
-        history = [name for name in state["history"] if name != state["active"]]
-        if not history:
-            raise RegistryError(f"Nothing to roll back to: no version was active before "
-                                f"{state['active']}")
-        return history[-1]
 
     # -- writing ---------------------------------------------------------------------
 
@@ -107,19 +94,16 @@ class ModelRegistry:
 
     def register(self, version: ModelVersion) -> ModelVersion:
         state = self._fresh_state()
-        state["versions"][version.name] = asdict(version)
+        state["versions"][version.version] = asdict(version)
         self._write(state)
         return version
 
-    def promote(self, name: str) -> ModelVersion:
-        """Make a known version active; the one active until now goes to the history.
-
-        This is the bare registry switch: `engine.learning.promotion.rollback` brings the
-        version's collection up to date before calling it."""
+    def promote(self, version: str) -> ModelVersion:
         state = self._fresh_state()
-        chosen = self.get(name)
-        if state["active"] != name:
-            activate(state, name)
+        chosen = self.get(version)
+        if state["active"] != version:
+            state["history"] = [*state["history"], state["active"]][-20:]
+            state["active"] = version
             self._write(state)
         return chosen
 
@@ -127,19 +111,20 @@ class ModelRegistry:
         """Register a version and make it active in one atomic write: a crash leaves
         either the old state or the new one, never a registered-but-unswitched half."""
         state = self._fresh_state()
-        state["versions"][version.name] = asdict(version)
-        if state["active"] != version.name:
-            activate(state, version.name)
+        state["versions"][version.version] = asdict(version)
+        if state["active"] != version.version:
+            state["history"] = [*state["history"], state["active"]][-20:]
+            state["active"] = version.version
         self._write(state)
         return version
 
-    def forget(self, name: str) -> None:
+    def forget(self, version: str) -> None:
         """Drop a version that is not active from the registry (its files are the caller's)."""
         state = self._fresh_state()
-        if name == state["active"]:
-            raise RegistryError(f"{name} is active; roll back before removing it")
-        state["versions"].pop(name, None)
-        state["history"] = [v for v in state["history"] if v != name]
+        if version == state["active"]:
+            raise RegistryError(f"{version} is active; roll back before removing it")
+        state["versions"].pop(version, None)
+        state["history"] = [v for v in state["history"] if v != version]
         self._write(state)
 
     def unregistered_dirs(self) -> list[Path]:
@@ -157,6 +142,21 @@ class ModelRegistry:
         cutoff = time.time() - older_than
         return [p for p in self.root.glob(".registry-*.json") if p.stat().st_mtime < cutoff]
 
+    def rollback(self, version: str | None = None) -> ModelVersion:
+        """Back to `version`, or to the one that was active before the current one."""
+        state = self._fresh_state()
+        if version is None:
+            history = [v for v in state["history"] if v != state["active"]]
+            if not history:
+                raise RegistryError("Nothing to roll back to: no version was active before "
+                                    f"{state['active']}")
+            version = history[-1]
+        self.get(version)
+        state["history"] = [v for v in state["history"] if v != version] + [state["active"]]
+        state["active"] = version
+        self._write(state)
+        return self.get(version)
+
     def _fresh_state(self) -> dict[str, Any]:
         self._cache = None
         state = self._state()
@@ -172,19 +172,3 @@ class ModelRegistry:
             os.fsync(out.fileno())
         os.replace(temp, self.file)
         self._cache = None
-
-
-def activate(state: dict[str, Any], name: str) -> None:
-    """`name` becomes active; the one active until now is the newest entry of the history
-    (which never lists the active version, and keeps the last 20)."""
-    history = [v for v in state["history"] if v != name]
-    state["history"] = [*history, state["active"]][-20:]
-    state["active"] = name
-
-
-def from_row(row: dict[str, Any]) -> ModelVersion:
-    """A version as registry.json stores it (files written before the rename say `version`)."""
-    row = dict(row)
-    if "version" in row:
-        row["name"] = row.pop("version")
-    return ModelVersion(**row)

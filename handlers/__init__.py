@@ -7,9 +7,11 @@ from typing import Any
 
 from slack_bolt import App
 
-from handlers import commands, images, questions, reactions
+from handlers import commands, images, questions, reactions, rightpage, shortcuts
 
-SURFACES = [questions, images, reactions, commands]
+SURFACES = [rightpage, questions, images, reactions, commands, shortcuts]
+"""In order: Bolt runs the first listener that matches, so a reply in a thread that awaits
+its right page (handlers/rightpage.py) is taken before it could be read as a question."""
 
 
 def register(app: App) -> None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from engine.types import Hit
 
 EVENT_TYPE = "argot_answer"
 EXCERPT_CHARS = 280
 MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+SECRET_PARAM = re.compile(r"token|key|secret|pass|pwd|sig|auth|session|code|credential", re.I)
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 HELP = (
     "*Argot* answers questions about your team's jargon from your team's own docs.\n"
@@ -35,8 +38,32 @@ TRUNCATED = "(Your question was long; I searched with its first {limit} characte
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, so document text can never ping or link."""
+    """Slack's three control characters, so document text can never ping or link:
+    `<!channel>`, `<!here>`, `<!everyone>`, `<@U…>`, `<!subteam^…>` and `<url|label>`
+    all arrive as plain text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shown_url(url: str) -> str | None:
+    """A document's url as the bot may link it, or None when it must not be linked.
+
+    Only http(s) with a host; the user name and password are dropped, so are query
+    parameters that look like secrets (`token`, `key`, `sig`, ...); anything that could
+    end Slack's `<url|label>` early (`<`, `>`, `|`, spaces) is percent-encoded.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{port}" if port else ""
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not SECRET_PARAM.search(k)])
+    clean = urlunsplit((parts.scheme.lower(), netloc, parts.path, query, parts.fragment))
+    return quote(clean, safe=URL_SAFE)
 
 
 def escape_keeping_mentions(text: str) -> str:
@@ -59,15 +86,19 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def source_text(hit: Hit) -> str:
-    if hit.url:
-        return f"<{hit.url}|{escape(link_label(hit.url))}>"
+    url = shown_url(hit.url) if hit.url else None
+    if url:
+        return f"<{url}|{escape(link_label(url))}>"
     if hit.source:
         return escape_keeping_mentions(hit.source)
     return f"`{escape(hit.doc_id)}`"
 
 
 def link_label(url: str) -> str:
-    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")[:80]
+    """What a link shows: host and path, never a query string or credentials."""
+    parts = urlsplit(url)
+    host = re.sub(r"^www\.", "", parts.hostname or "")
+    return f"{host}{parts.path}".rstrip("/")[:80]
 
 
 def answer_label(rank: int, alternative: bool) -> str:
@@ -79,11 +110,12 @@ def answer_label(rank: int, alternative: bool) -> str:
 def answer_message(hit: Hit, rank: int, *, alternative: bool = False) -> dict[str, Any]:
     """`text` (the notification fallback) and `blocks` for one shown document."""
     title = escape(hit.title or hit.doc_id)
-    heading = f"*<{hit.url}|{title}>*" if hit.url else f"*{title}*"
+    url = shown_url(hit.url) if hit.url else None
+    heading = f"*<{url}|{title}>*" if url else f"*{title}*"
     passage = escape(excerpt(hit.text))
     label = answer_label(rank, alternative)
     return {
-        "text": f"{label}: {hit.title or hit.doc_id} — {excerpt(hit.text, 120)}",
+        "text": f"{label}: {escape(hit.title or hit.doc_id)} — {escape(excerpt(hit.text, 120))}",
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"{heading}\n{passage}"}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text":
@@ -92,14 +124,12 @@ def answer_message(hit: Hit, rank: int, *, alternative: bool = False) -> dict[st
     }
 
 
-def answer_metadata(query_id: str, hit: Hit, rank: int, ranked_by: str,
+def answer_metadata(query_id: str, hit: Hit, rank: int, model_version: str,
                     modality: str = "text") -> dict[str, Any]:
-    """The `argot_answer` message metadata of PRODUCT.md; images add `modality`. Its
-    `model_version` is what ranked the hit: the text model's registry name, or the CLIP
-    model's `model_id` for a picture."""
+    """The `argot_answer` message metadata of PRODUCT.md; images add `modality`."""
     payload: dict[str, Any] = {"query_id": query_id, "doc_id": hit.doc_id, "rank": rank,
                                "score": round(float(hit.score), 6),
-                               "model_version": ranked_by}
+                               "model_version": model_version}
     if modality != "text":
         payload["modality"] = modality
     return {"event_type": EVENT_TYPE, "event_payload": payload}
@@ -118,7 +148,8 @@ def private_answer(hits: list[Hit], question: str) -> dict[str, Any]:
                                                         "text": source_text(hit)}]})
     best = hits[0]
     return {"response_type": "ephemeral", "blocks": blocks,
-            "text": f"Best match: {best.title or best.doc_id} — {excerpt(best.text, 120)}"}
+            "text": f"Best match: {escape(best.title or best.doc_id)} — "
+                    f"{escape(excerpt(best.text, 120))}"}
 
 
 def usage(problem: str = "") -> dict[str, Any]:

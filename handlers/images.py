@@ -25,10 +25,11 @@ from slack_sdk import WebClient
 from engine.feedback import AskedQuestion
 from engine.images.clip import ImagesUnavailable
 from engine.images.decoding import MAX_IMAGE_BYTES, ImageRejected, decode_image, size_text
-from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
+from engine.types import Hit
+from handlers.answers import ALTERNATIVE_SEARCH, ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
-from handlers.messages import acknowledge, carries_images, claim_message, from_a_person
+from handlers.questions import acknowledge, carries_images, claim_message, from_a_person
 
 log = logging.getLogger("argot.handlers")
 
@@ -48,6 +49,7 @@ class DownloadFailed(Exception):
 def register(app: App) -> None:
     app.event("app_mention", matchers=[is_image_question])(ack=acknowledge, lazy=[answer_image])
     app.event("message", matchers=[is_direct_image])(ack=acknowledge, lazy=[answer_image])
+    ALTERNATIVE_SEARCH["image"] = search_image_again
 
 
 def is_image_question(event: dict[str, Any]) -> bool:
@@ -96,7 +98,7 @@ def answer_image(body: dict[str, Any], event: dict[str, Any], context: BoltConte
         question = AskedQuestion(text=answer.question, user=event["user"], channel=channel,
                                  thread_ts=thread_ts, modality="image")
         post_answers(client, feedback, question, worth_showing(answer.hits),
-                     ranked_by=answer.model_id)
+                     model_version=answer.model_version)
         if len(files) > 1:
             reply(SEVERAL_IMAGES.format(count=len(files)))
 
@@ -130,38 +132,43 @@ def download(file: dict[str, Any], token: str, hosts: tuple[str, ...], *,
     stream is cut as soon as it passes the cap. A web page instead of bytes (what
     Slack answers when the token may not read the file) is a failure, not an image.
     """
-    import httpx
+    from engine.knowledge.web import FetchFailed, FetchRefused, HostPolicy, fetch
 
     cap = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
     too_big = DownloadFailed(f"The image is larger than {size_text(cap)}; post a smaller one.")
     if int(file.get("size") or 0) > cap:
         raise too_big
     url = str(file.get("url_private_download") or file.get("url_private") or "")
-    if not url.startswith(("https://", "http://")) or not host_allowed(url, hosts):
-        log.warning("refusing to send the bot token to %s", urlsplit(url).hostname or url[:40])
-        raise DownloadFailed("I could not download the image from Slack.")
+    # https to Slack's file hosts only; the host of SLACK_API_URL (a proxy, the emulator)
+    # is the operator's own configuration and may be plain http on a private address.
+    policy = HostPolicy(hosts=hosts, https_only=True,
+                        trusted=tuple(h for h in hosts if h not in SLACK_FILE_HOSTS))
     try:
-        with httpx.stream("GET", url, headers={"Authorization": f"Bearer {token}"},
-                          timeout=timeout, follow_redirects=True) as response:
-            if response.status_code != 200:
-                log.warning("image download answered HTTP %s", response.status_code)
-                raise DownloadFailed(f"I could not download the image from Slack (HTTP "
-                                     f"{response.status_code}). Please try again.")
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind in ("text/html", "application/xhtml+xml"):
-                log.warning("image download answered a web page; does the app have files:read?")
-                raise DownloadFailed("Slack answered a web page instead of the image, so I "
-                                     "could not read it. Please try again in a minute.")
-            if int(response.headers.get("content-length") or 0) > cap:
-                raise too_big
-            body = bytearray()
-            for part in response.iter_bytes():
-                body.extend(part)
-                if len(body) > cap:
-                    raise too_big
-    except httpx.HTTPError as exc:
-        log.warning("image download failed: %s", exc.__class__.__name__)
+        got = fetch(url, policy, max_bytes=cap, deadline_s=timeout,
+                    headers={"Authorization": f"Bearer {token}"})
+    except FetchRefused:
+        log.warning("refusing to send the bot token to %s", urlsplit(url).hostname or url[:40])
+        raise DownloadFailed("I could not download the image from Slack.") from None
+    except FetchFailed as exc:
+        if "larger than" in str(exc):
+            raise too_big from None
+        log.warning("image download failed: %s", exc)
         raise DownloadFailed("I could not download the image from Slack. Please try "
-                             "again.") from exc
-    return bytes(body)
+                             "again.") from None
+    if got.status != 200:
+        log.warning("image download answered HTTP %s", got.status)
+        raise DownloadFailed(f"I could not download the image from Slack (HTTP "
+                             f"{got.status}). Please try again.")
+    if got.content_type in ("text/html", "application/xhtml+xml"):
+        log.warning("image download answered a web page; does the app have files:read?")
+        raise DownloadFailed("Slack answered a web page instead of the image, so I "
+                             "could not read it. Please try again in a minute.")
+    return got.body
 
+
+def search_image_again(services: Any, question: AskedQuestion, exclude: list[str], k: int
+                       ) -> tuple[list[Hit], str]:
+    """More candidates after a 👎, while this process still remembers the picture."""
+    hits = services.images.search_again(question.text, k, channel=question.channel,
+                                        exclude=exclude)
+    return hits, services.images.version if hits else ""

@@ -18,6 +18,7 @@ from engine.feedback import FeedbackStore, ShownAnswer, Vote
 from handlers.answers import post_alternatives
 from handlers.context import services_in
 from handlers.failures import reported
+from handlers.rightpage import after_vote
 
 log = logging.getLogger("argot.handlers")
 
@@ -78,6 +79,7 @@ def record_rating(body: dict[str, Any], event: dict[str, Any], context: BoltCont
         log.info("vote %+d by %s on %s for %s", value, user, answer.doc_id, answer.query_id)
         if value < 0 and answer.rank == 1:
             post_alternatives(client, services, answer)
+        after_vote(client, feedback, answer, user, value)
 
 
 def withdraw_rating(body: dict[str, Any], event: dict[str, Any], context: BoltContext,

@@ -3,8 +3,10 @@ agree with an independent computation, the model table and its cache."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,21 +15,21 @@ import pytest
 
 from bot.cli import build_parser
 from bot.services import Services
+from bot.settings import Settings
 from engine.embedders import Kind, TextEmbedder, normalise
-from engine.evaluation.compare import (
-    ModelCandidate,
-    QuerySet,
-    QuerySetError,
-    compare,
+from engine.evaluation.compare import ModelCandidate, compare
+from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.measure import (
     evaluate,
     evaluate_dense,
     evaluate_retriever,
-    held_out,
     ir_evaluator_scores,
+    question_rankings,
 )
+from engine.evaluation.querysets import QuerySet, QuerySetError, held_out
 from engine.evaluation.scoreboard import render_markdown, render_text
+from engine.evaluation.vectors import EmbeddingCache
 from engine.feedback import AskedQuestion, ShownAnswer, TrainingPair, Vote
-from engine.search.rankers import EmbeddingCache, EvalCorpus
 from engine.types import Chunk, Document
 from tests.conftest import DEMO_KB, REPO
 from tests.fakes import FakeEmbedder
@@ -191,6 +193,39 @@ def test_in_memory_evaluation_matches_the_production_retriever(services: Service
     for mode in ("dense", "bm25", "hybrid"):
         assert evaluate(corpus, queries, services.embedder(), mode) == evaluate_retriever(
             retriever, queries, mode), mode
+
+
+class WeightedWordsEmbedder(FakeEmbedder):
+    """The fake bag of words with a fixed weight per word, so that two documents almost
+    never tie: Chroma (float32 HNSW) and numpy would break an exact tie differently."""
+
+    def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                digest = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                vectors[row, digest % self.dimension] += 1.0 + (digest >> 64) % 997 / 997
+            vectors[row, 0] += 1e-3
+        return normalise(vectors)
+
+
+def test_argot_eval_ranks_every_question_as_the_bot_answers_it(settings: Settings) -> None:
+    from engine.knowledge.sources import collect
+
+    services = Services(settings, base_embedder=WeightedWordsEmbedder())
+    documents = [document for document in collect([str(DEMO_KB)]).documents
+                 if document.doc_id.startswith(("services/", "runbooks/", "teams/"))]
+    services.ingestor().ingest(documents)
+    corpus = EvalCorpus.from_index(services.index())
+    assert 30 <= len(corpus) < len(corpus.chunks), "a few dozen documents, some of several chunks"
+    queries = QuerySet.load(REPO / "bot" / "demo" / "questions.jsonl").restricted_to(corpus.doc_ids)
+    assert len(queries) >= 40
+    retriever = services.retriever()
+    for mode in ("hybrid", "dense", "bm25"):
+        answered = [[hit.doc_id for hit in retriever.search(text, k=10, mode=mode)]  # type: ignore[arg-type]
+                    for text in queries.texts]
+        measured = question_rankings(corpus, queries, services.embedder(), mode)  # type: ignore[arg-type]
+        assert measured == answered, mode
 
 
 # -- the table -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import build_parser
 from bot.services import Services
 from engine.errors import IngestError
-from engine.evaluation.compare import QuerySet
+from engine.evaluation.querysets import QuerySet
 from engine.knowledge.faq import faq_documents, faq_training_pairs, read_faq
 from tests.conftest import REPO
 

@@ -97,8 +97,10 @@ def test_nothing_found_says_so(services: Services) -> None:
     client = RecordingClient()
     body, event = mention_event("what is project phoenix?")
     answer_question(body, event, bolt_context(services), client)  # empty index
-    [reply] = client.posted()
-    assert reply["text"] == blocks.NO_MATCH
+    no_match, ask = client.posted()
+    assert no_match["text"] == blocks.NO_MATCH
+    assert ask["text"] == "Know the right page? Reply here with its link or id."
+    assert ask["thread_ts"] == no_match["thread_ts"] == event["ts"]
 
 
 def test_database_down_tells_the_person_and_logs_no_secret(

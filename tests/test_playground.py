@@ -97,11 +97,11 @@ def ask(page: httpx.Client, playground: Playground, text: str) -> tuple[str, lis
 
 
 def settle(playground: Playground, quiet: float = 0.4) -> None:
-    revision, since = playground.slack.revision, time.monotonic()
+    version, since = playground.slack.version, time.monotonic()
     while time.monotonic() - since < quiet:
         time.sleep(0.05)
-        if playground.slack.revision != revision:
-            revision, since = playground.slack.revision, time.monotonic()
+        if playground.slack.version != version:
+            version, since = playground.slack.version, time.monotonic()
 
 
 def test_the_page_and_its_assets_are_served(page: httpx.Client) -> None:
@@ -169,12 +169,12 @@ def test_thumbs_down_on_the_page_brings_alternatives(page: httpx.Client, playgro
 
 def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client,
                                                         playground: Playground) -> None:
-    revision = page.get("/playground/api/channel").json()["revision"]
+    version = page.get("/playground/api/channel").json()["version"]
     answered: dict[str, Any] = {}
 
     def poll() -> None:
         started = time.monotonic()
-        answered["channel"] = page.get(f"/playground/api/channel?since={revision}").json()
+        answered["channel"] = page.get(f"/playground/api/channel?since={version}").json()
         answered["seconds"] = time.monotonic() - started
 
     waiter = threading.Thread(target=poll)
@@ -183,7 +183,7 @@ def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client,
     assert waiter.is_alive(), "the poll must wait for a change"
     ask(page, playground, "what is a barnacle?")
     waiter.join(timeout=10)
-    assert answered["channel"]["revision"] > revision and answered["seconds"] < 10
+    assert answered["channel"]["version"] > version and answered["seconds"] < 10
     assert answered["channel"]["messages"][0]["text"].endswith("what is a barnacle?")
 
 

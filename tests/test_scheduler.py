@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
 
 from bot.playground.emulator import BOT_TOKEN, SlackEmulator
 from bot.services import Services
@@ -25,22 +26,30 @@ from jobs.scheduler import JOB_ID, build_scheduler
 
 
 class StandIn:
-    """Counts cycles and notices two running at once."""
+    """Counts cycles and notices two running at once. After `hold()`, a cycle keeps
+    running (and its lease held) until `release()`, as a real cycle of minutes would."""
 
-    def __init__(self, seconds: float = 0.0, report: dict | None = None) -> None:
-        self.seconds = seconds
+    def __init__(self, report: dict | None = None) -> None:
         self.calls = 0
         self.running = 0
         self.overlapped = False
         self.report = report or {}
         self.lock = threading.Lock()
+        self.released = threading.Event()
+        self.released.set()
+
+    def hold(self) -> None:
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
     def __call__(self, services, *, trigger, force, holder, in_child, progress=None):
         with self.lock:
             self.calls += 1
             self.running += 1
             self.overlapped |= self.running > 1
-        time.sleep(self.seconds)
+        self.released.wait(timeout=30)
         with self.lock:
             self.running -= 1
         return {"decision": "rejected", "reason": "stand-in", "trigger": trigger,
@@ -56,9 +65,10 @@ def due(settings):
 
 @pytest.fixture
 def stand_in(monkeypatch):
-    fake = StandIn(seconds=1.0)
+    fake = StandIn()
     monkeypatch.setattr(learning, "execute", fake)
-    return fake
+    yield fake
+    fake.release()  # a failed test must not leave a cycle waiting
 
 
 def wait_until(predicate, timeout=15.0):
@@ -66,8 +76,24 @@ def wait_until(predicate, timeout=15.0):
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.05)
+        time.sleep(0.02)
     return predicate()
+
+
+class Heard:
+    """What a scheduler did with the learning job, from its own events: the run times of
+    each submission (all the missed runs it decided to make) and each finished run's report."""
+
+    def __init__(self, scheduler) -> None:
+        self.submitted: list[list[dt.datetime]] = []
+        self.reports: list[dict | None] = []
+        scheduler.add_listener(self.hear, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def hear(self, event) -> None:
+        if event.code == EVENT_JOB_SUBMITTED:
+            self.submitted.append(list(event.scheduled_run_times))
+        else:
+            self.reports.append(getattr(event, "retval", None))
 
 
 def test_the_job_is_kept_in_the_database_with_the_configured_schedule(settings, fake_embedder):
@@ -101,11 +127,14 @@ def test_runs_missed_while_the_bot_was_down_are_coalesced_into_one(due, fake_emb
     scheduler.start(paused=True)
     five_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
     scheduler.get_job(JOB_ID).modify(next_run_time=five_hours_ago)  # 5 runs missed
+    heard = Heard(scheduler)
     scheduler.resume()
     try:
-        assert wait_until(lambda: stand_in.calls >= 1)
-        time.sleep(2.0)
+        assert wait_until(lambda: heard.submitted and heard.reports)
+        # All missed runs are decided in one pass, before any runs: one submission of one run.
+        assert [len(run_times) for run_times in heard.submitted] == [1]
         assert stand_in.calls == 1
+        # ...and the next one is half an hour away, so nothing else can fall due.
         assert scheduler.get_job(JOB_ID).next_run_time > dt.datetime.now(dt.UTC)
     finally:
         scheduler.shutdown(wait=False)
@@ -116,12 +145,21 @@ def test_two_schedulers_on_one_database_run_one_cycle(due, fake_embedder, stand_
     second = build_scheduler(Services(due, base_embedder=fake_embedder))
     first.start(paused=True)
     second.start(paused=True)
+    heard_first, heard_second = Heard(first), Heard(second)
+    stand_in.hold()
     first.get_job(JOB_ID).modify(next_run_time=dt.datetime.now(dt.UTC))
     first.resume()
-    second.resume()
     try:
-        assert wait_until(lambda: stand_in.calls >= 1)
-        time.sleep(2.5)
+        assert wait_until(lambda: heard_first.submitted and stand_in.running == 1)
+        # The second bot process finds the job due at the same minute, while the cycle runs.
+        second.get_job(JOB_ID).modify(next_run_time=dt.datetime.now(dt.UTC))
+        second.resume()
+        assert wait_until(lambda: heard_second.reports)
+        [skipped] = heard_second.reports
+        assert skipped["decision"] == "skipped" and "another learning cycle is running" in skipped["reason"]
+        stand_in.release()
+        assert wait_until(lambda: heard_first.reports)
+        assert heard_first.reports[0]["decision"] == "rejected"  # the stand-in's own report
         assert stand_in.calls == 1 and not stand_in.overlapped
     finally:
         first.shutdown(wait=False)
@@ -135,9 +173,12 @@ def test_two_cycles_started_at_once_run_one_and_skip_the_other(due, fake_embedde
         reports.append(learning.run_cycle(Services(due, base_embedder=fake_embedder),
                                           trigger="schedule", post=False))
 
+    stand_in.hold()
     threads = [threading.Thread(target=start) for _ in range(2)]
     for thread in threads:
         thread.start()
+    assert wait_until(lambda: len(reports) == 1)  # one was turned away while the other runs
+    stand_in.release()
     for thread in threads:
         thread.join()
     assert stand_in.calls == 1

@@ -10,7 +10,8 @@ from PIL import Image
 
 from bot.cli import build_parser
 from bot.services import Services
-from engine.evaluation.compare import QuerySet
+from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.querysets import QuerySet
 from engine.feedback import AskedQuestion, Vote
 from engine.learning.starmap import (
     StarMapPoints,
@@ -21,7 +22,6 @@ from engine.learning.starmap import (
     star_points,
     topic_of,
 )
-from engine.search.rankers import EvalCorpus
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

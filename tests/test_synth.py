@@ -12,6 +12,8 @@ import pytest
 
 from bot.cli import build_parser
 from bot.services import Services
+from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.vectors import EmbeddingCache
 from engine.feedback import TrainingPair
 from engine.learning.synth import (
     ChatClient,
@@ -22,7 +24,6 @@ from engine.learning.synth import (
     parse_questions,
     synthesize,
 )
-from engine.search.rankers import EmbeddingCache, EvalCorpus
 from engine.types import Document
 from tests.fakes import FakeEmbedder
 

@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import IngestError
 from engine.knowledge.sources import collect, fetch_url
+from engine.knowledge.web import LOCAL_TEST_SERVERS
 
 PAGES = {
     "/page": ("text/html; charset=utf-8",
@@ -45,13 +46,13 @@ def site() -> Iterator[str]:
 
 
 def test_an_html_page_becomes_a_document_with_its_url_as_id(site: str) -> None:
-    doc = fetch_url(f"{site}/page")
+    doc = fetch_url(f"{site}/page", LOCAL_TEST_SERVERS)
     assert (doc.doc_id, doc.title, doc.url) == (f"{site}/page", "Lighthouse", f"{site}/page")
     assert "Status page." in doc.text
 
 
 def test_markdown_urls_are_parsed_as_markdown(site: str) -> None:
-    assert fetch_url(f"{site}/notes.md").title == "Notes"
+    assert fetch_url(f"{site}/notes.md", LOCAL_TEST_SERVERS).title == "Notes"
 
 
 @pytest.mark.parametrize("path, message", [
@@ -61,9 +62,9 @@ def test_markdown_urls_are_parsed_as_markdown(site: str) -> None:
 ])
 def test_bad_urls_are_refused_with_a_reason(site: str, path: str, message: str) -> None:
     with pytest.raises(IngestError, match=message):
-        fetch_url(f"{site}{path}")
+        fetch_url(f"{site}{path}", LOCAL_TEST_SERVERS)
 
 
 def test_an_unreachable_url_is_an_error_not_a_crash() -> None:
-    collected = collect(["http://127.0.0.1:9/nothing"])
+    collected = collect(["http://127.0.0.1:9/nothing"], LOCAL_TEST_SERVERS)
     assert collected.documents == [] and "unreachable" in collected.errors[0]

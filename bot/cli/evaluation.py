@@ -14,11 +14,12 @@ from engine.errors import ArgotError
 
 if TYPE_CHECKING:
     from engine.evaluation.compare import ModelCandidate
-    from engine.search.rankers import EmbeddingCache, EvalCorpus
+    from engine.evaluation.corpus import EvalCorpus
+    from engine.evaluation.vectors import EmbeddingCache
 
 
 def index_corpus(services: Services) -> EvalCorpus:
-    from engine.search.rankers import EvalCorpus
+    from engine.evaluation.corpus import EvalCorpus
 
     corpus = EvalCorpus.from_index(services.index())
     if not len(corpus):
@@ -28,7 +29,7 @@ def index_corpus(services: Services) -> EvalCorpus:
 
 
 def eval_cache(services: Services, enabled: bool = True) -> EmbeddingCache:
-    from engine.search.rankers import EmbeddingCache
+    from engine.evaluation.vectors import EmbeddingCache
 
     return EmbeddingCache(services.settings.home / "cache" / "eval" if enabled else None)
 
@@ -42,17 +43,17 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
 
     registry = services.registry
     active = services.active_version()
-    known = {version.name: version for version in registry.versions()}
-    wanted = list(specs) or (["active"] if active.name == BASE else ["active", BASE])
+    known = {version.version: version for version in registry.versions()}
+    wanted = list(specs) or (["active"] if active.version == BASE else ["active", BASE])
     if all_versions:
-        wanted += [v for v in known if v not in wanted and v != active.name]
+        wanted += [v for v in known if v not in wanted and v != active.version]
     base_name = services.settings.model or "all-MiniLM-L6-v2"
     candidates: list[ModelCandidate] = []
     for spec in dict.fromkeys(wanted):
         if spec == "active" or spec in known:
             version = active if spec == "active" else known[spec]
-            label = base_name if version.name == BASE else version.name
-            name = f"{label} (active)" if version.name == active.name else label
+            label = base_name if version.version == BASE else version.version
+            name = f"{label} (active)" if version.version == active.version else label
             candidates.append(ModelCandidate(name, lambda v=version: services.embedder(v)))
         else:
             candidates.append(ModelCandidate(spec, lambda s=spec: build_text_embedder(s)))
@@ -60,7 +61,8 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
 
 
 def cmd_eval(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation.compare import QuerySet, compare
+    from engine.evaluation.compare import compare
+    from engine.evaluation.querysets import QuerySet
     from engine.evaluation.scoreboard import draw_comparison, render_text
 
     if args.from_feedback == bool(args.queries):
@@ -157,7 +159,7 @@ def cmd_synth(args: argparse.Namespace, services: Services) -> int:
 
 
 def cmd_map(args: argparse.Namespace, services: Services) -> int:
-    from engine.evaluation.compare import QuerySet
+    from engine.evaluation.querysets import QuerySet
     from engine.learning.starmap import draw_star_map, star_points
 
     corpus = index_corpus(services)
@@ -168,7 +170,7 @@ def cmd_map(args: argparse.Namespace, services: Services) -> int:
         queries = QuerySet([q for q in queries if q.relevant & set(corpus.doc_ids)], queries.source)
     documents, questions = star_points(embedder, corpus, queries, eval_cache(services))
     out = draw_star_map(documents, questions, Path(args.out), f"Argot star map, model "
-                        f"{version.name} ({embedder.model_id})", method=args.method)
+                        f"{version.version} ({embedder.version})", method=args.method)
     say(f"star map of {len(documents.names)} documents"
         + (f" and {len(questions.names)} questions" if questions else "") + f" written to {out}")
     return 0

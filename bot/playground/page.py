@@ -9,7 +9,7 @@ so the bot hears it as a signed Slack event:
 - upload  → `add_file` + `post_user_message(files=[…])`;
 - learn   → a learning cycle in the background (learning.py).
 
-The page reads the channel by long-polling `GET /playground/api/channel?since=REVISION`,
+The page reads the channel by long-polling `GET /playground/api/channel?since=VERSION`,
 which answers as soon as the emulator's workspace changes (or after POLL_SECONDS).
 """
 
@@ -87,7 +87,7 @@ class PageRoutes:
         snapshot = self.slack.snapshot()
         history = self.slack.channel_history(channel, viewer=me)
         return HttpResponse.json({
-            "revision": snapshot["revision"],
+            "version": snapshot["version"],
             "team": snapshot["team"]["name"],
             "channel": {"id": channel, "name": "general"},
             "me": me,

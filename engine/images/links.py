@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
+from engine.knowledge import markdown
 from engine.knowledge.sources import IMAGE_SUFFIXES
 from engine.types import Document
 
@@ -34,7 +35,6 @@ MD_REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(]([^\"')]
 HTML_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 HTML_ATTR = re.compile(r"""\b(src|alt|title)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""",
                        re.IGNORECASE)
-HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
@@ -81,10 +81,9 @@ def markdown_images(text: str, folder: Path) -> list[ImageRef]:
     definitions = {label.lower(): (src, title or "") for label, src, title in MD_REF_DEF.findall(text)}
     refs: list[ImageRef] = []
     heading, previous = "", ""
-    for paragraph in re.split(r"\n\s*\n", text):
-        first = paragraph.strip().splitlines()[0] if paragraph.strip() else ""
-        if HEADING.match(first):
-            heading = HEADING.match(first).group(1)  # type: ignore[union-attr]
+    for block in markdown.paragraphs(text):
+        paragraph = "\n".join(line.text for line in block)
+        heading = next((line.heading.text for line in reversed(block) if line.heading), heading)
         found: list[tuple[str, str, str]] = []
         for alt, src, title in MD_IMAGE.findall(paragraph):
             found.append((src, alt, title))
@@ -95,10 +94,10 @@ def markdown_images(text: str, folder: Path) -> list[ImageRef]:
             attrs = {m.group(1).lower(): next(g for g in m.groups()[1:] if g is not None)
                      for m in HTML_ATTR.finditer(tag)}
             found.append((attrs.get("src", ""), attrs.get("alt", ""), attrs.get("title", "")))
-        prose = HTML_IMG.sub(" ", MD_IMAGE.sub(lambda m: m.group(1), paragraph))
-        prose = MD_REF_IMAGE.sub(lambda m: m.group(1), prose)
-        prose = " ".join(line for line in prose.splitlines() if not HEADING.match(line.strip())
-                         and not MD_REF_DEF.match(line))
+        prose = "\n".join(line.text for line in block
+                           if line.heading is None and not MD_REF_DEF.match(line.text))
+        prose = HTML_IMG.sub(" ", MD_IMAGE.sub(lambda m: m.group(1), prose))
+        prose = " ".join(MD_REF_IMAGE.sub(lambda m: m.group(1), prose).splitlines())
         for src, alt, title in found:
             path = resolve(src, folder)
             if path is None:

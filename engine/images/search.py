@@ -2,9 +2,9 @@
 
 Two collections per CLIP model, both through `engine.index.ChunkIndex`:
 
-- `argot-images-<clip model_id>`: one entry per picture, tied to its document, with
+- `argot-images-<clip version>`: one entry per picture, tied to its document, with
   the words around it as its text (engine/images/links.py decides which is which);
-- `argot-cliptext-<clip model_id>`: every document's chunks embedded by CLIP's text
+- `argot-cliptext-<clip version>`: every document's chunks embedded by CLIP's text
   tower, so a picture can find documents that have no pictures at all.
 
 A query picture is embedded once and looked up in both. The text collection ranks
@@ -46,7 +46,9 @@ from engine.images.decoding import (
 from engine.images.links import DocumentImages, ImageRef, group_images
 from engine.index import ChunkIndex, visibility_filter
 from engine.knowledge.ingest import Ingestor
-from engine.search.retrieval import CHUNKS_PER_DOC, RankedChunk, best_per_document, rrf, to_hit
+from engine.search.fusion import FUSION_DEPTH, fuse
+from engine.search.ranking import RankedChunk, best_per_document, to_hit
+from engine.search.retrieval import CHUNKS_PER_DOC
 from engine.types import Chunk, Document, Hit
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,7 @@ class ImageAnswer:
 
     question: str
     """`image:sha256:<hex>`: what the feedback store keeps as the question."""
-    model_id: str
-    """The CLIP model's `model_id`: what ranked the hits."""
+    model_version: str
     hits: list[Hit]
 
 
@@ -135,8 +136,8 @@ class ImageSearch:
         return True
 
     @property
-    def model_id(self) -> str:
-        return self.require().model_id
+    def version(self) -> str:
+        return self.require().version
 
     def indexes(self) -> tuple[ChunkIndex, ChunkIndex]:
         """(pictures, document texts) for this CLIP model; opening them does not load it."""
@@ -145,8 +146,8 @@ class ImageSearch:
         clip = self.clip
         with self._lock:
             if self._indexes is None:
-                self._indexes = (ChunkIndex(self.client, clip.model_id, IMAGES_PREFIX),
-                                 ChunkIndex(self.client, clip.model_id, TEXTS_PREFIX))
+                self._indexes = (ChunkIndex(self.client, clip.version, IMAGES_PREFIX),
+                                 ChunkIndex(self.client, clip.version, TEXTS_PREFIX))
             return self._indexes
 
     # -- indexing ------------------------------------------------------------------------
@@ -267,7 +268,7 @@ class ImageSearch:
         clip = self.require()
         vector = clip.embed_images([picture.image])[0]
         self._remember(picture.question, vector)
-        return ImageAnswer(picture.question, clip.model_id,
+        return ImageAnswer(picture.question, clip.version,
                            self.search_vector(vector, k, channel=channel, exclude=exclude))
 
     def search_again(self, question: str, k: int, *, channel: str | None = None,
@@ -284,7 +285,7 @@ class ImageSearch:
                       exclude: Iterable[str] = ()) -> list[Hit]:
         pictures, texts = self.indexes()
         excluded = set(exclude)
-        depth = max(k + len(excluded), 20)
+        depth = max(k + len(excluded), FUSION_DEPTH)
         where = visibility_filter(channel)
         alike = [RankedChunk(m.chunk, m.similarity)
                  for m in pictures.query(vector, depth * CHUNKS_PER_DOC, where)
@@ -293,7 +294,7 @@ class ImageSearch:
                      for m in texts.query(vector, depth * CHUNKS_PER_DOC, where)]
         rankings = [ranking for ranking in (best_per_document(alike, depth),
                                             best_per_document(described, depth)) if ranking]
-        fused = rrf(rankings, depth) if rankings else []
+        fused = fuse([(ranking, 1.0) for ranking in rankings], depth) if rankings else []
         return [to_hit(item) for item in fused if item.chunk.doc_id not in excluded][:k]
 
     def _remember(self, question: str, vector: np.ndarray) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
+from engine.knowledge import markdown
+from engine.knowledge.markdown import Heading
 from engine.types import Chunk, Document
 
 MAX_WORDS = 160
 """MiniLM reads 256 word pieces; 160 English words stay under that with the title added."""
-
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-
 
 def chunk_document(document: Document, max_words: int = MAX_WORDS) -> list[Chunk]:
     """Heading-aware chunks: each Markdown section on its own, long sections split by
@@ -25,29 +24,25 @@ def chunk_document(document: Document, max_words: int = MAX_WORDS) -> list[Chunk
 
 
 def sections(text: str, title: str) -> list[tuple[str, str]]:
-    """(heading path, body) pairs. The heading that repeats the title is dropped."""
+    """(heading path, body) pairs. The heading that repeats the title is dropped; a
+    heading inside a code block is code (engine/knowledge/markdown.py)."""
     found: list[tuple[str, str]] = []
-    path: list[tuple[int, str]] = []
-    lines: list[str] = []
-    in_code = False
+    path: list[Heading] = []
+    body: list[str] = []
 
     def flush() -> None:
-        body = "\n".join(lines).strip()
-        if body:
-            names = [name for _, name in path if name.strip() != title.strip()]
-            found.append((" > ".join(names), body))
-        lines.clear()
+        text = "\n".join(body).strip()
+        if text:
+            names = [h.text for h in path if h.text.strip() != title.strip()]
+            found.append((" > ".join(names), text))
+        body.clear()
 
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            in_code = not in_code
-        match = None if in_code else HEADING.match(line)
-        if match:
-            flush()
-            level = len(match.group(1))
-            path = [(lvl, name) for lvl, name in path if lvl < level] + [(level, match.group(2))]
-        else:
-            lines.append(line)
+    for line in markdown.lines(text):
+        if line.heading is None:
+            body.append(line.text)
+            continue
+        flush()
+        path = [h for h in path if h.level < line.heading.level] + [line.heading]
     flush()
     return found
 

@@ -20,19 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.embedders import slug
 from engine.errors import IngestError
 from engine.feedback import TrainingPair
+from engine.knowledge import markdown
 from engine.knowledge.jsonl import json_lines
 from engine.knowledge.sources import read_text
 from engine.types import Document
 
 NEGATIVES_PER_PAIR = 3
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,6 @@ def parse_markdown(text: str, label: str) -> list[tuple[str, str, str, str, str]
     rows = []
     current: tuple[int, str, int] | None = None  # (level, question, line)
     body: list[str] = []
-    in_code = False
 
     def close() -> None:
         if current is not None:
@@ -119,22 +117,16 @@ def parse_markdown(text: str, label: str) -> list[tuple[str, str, str, str, str]
             if answer:
                 rows.append((current[1], answer, "", "", f"{label}:{current[2]}"))
 
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_code = not in_code
-        match = None if in_code else HEADING.match(line)
-        if match:
-            level, title = len(match.group(1)), match.group(2).strip()
-            if title.endswith("?"):
-                close()
-                current, body = (level, " ".join(title.split()), number), []
-                continue
-            if current is not None and level <= current[0]:
-                close()
-                current, body = None, []
-                continue
-        if current is not None:
-            body.append(line)
+    for line in markdown.lines(text):
+        found = line.heading
+        if found is not None and found.text.endswith("?"):
+            close()
+            current, body = (found.level, " ".join(found.text.split()), line.number), []
+        elif found is not None and current is not None and found.level <= current[0]:
+            close()
+            current, body = None, []
+        elif current is not None:
+            body.append(line.text)
     close()
     return rows
 

@@ -14,6 +14,7 @@ from engine.embedders import TextEmbedder
 from engine.index import ChunkIndex
 from engine.knowledge.chunking import chunk_document
 from engine.types import Chunk, Document
+from engine.visibility import follow_visibility, forget_everywhere
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class Ingestor:
             if progress:
                 progress(total, total_chunks)
         report.chunks = total
+        # Other collections (older models, CLIP ones while image search is off) are not
+        # re-embedded here, but must not keep showing a document where it may no longer go.
+        follow_visibility(self.index.client, changed, skip=[self.index.chroma_name])
         return report
 
     def _blocks(self, documents: Sequence[Document]):
@@ -86,4 +90,5 @@ class Ingestor:
             yield block
 
     def forget(self, doc_id: str) -> int:
-        return self.index.delete_document(doc_id)
+        """Remove a document from every collection, whichever model or CLIP made it."""
+        return forget_everywhere(self.index.client, doc_id)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import IngestError
+from engine.knowledge import markdown
 from engine.knowledge.jsonl import json_lines
+from engine.knowledge.web import PUBLIC_WEB, FetchFailed, FetchRefused, HostPolicy, fetch
 from engine.types import Document
 from engine.visibility import parse_channels
 
@@ -22,6 +24,7 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".jsonl"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_URL_BYTES = 5 * 1024 * 1024
+URL_DEADLINE_S = 30.0
 URL_CONTENT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
@@ -36,12 +39,13 @@ class Collected:
     skipped: list[str] = field(default_factory=list)
 
 
-def collect(targets: list[str]) -> Collected:
-    """Read every target: folders recursively (hidden entries skipped), files, URLs."""
+def collect(targets: list[str], policy: HostPolicy = PUBLIC_WEB) -> Collected:
+    """Read every target: folders recursively (hidden entries skipped), files, URLs
+    (fetched under `policy`: public addresses only unless a test says otherwise)."""
     collected = Collected()
     for target in targets:
         if target.startswith(("http://", "https://")):
-            _keep(collected, target, lambda t=target: [fetch_url(t)])
+            _keep(collected, target, lambda t=target: [fetch_url(t, policy)])
             continue
         path = Path(target)
         if path.is_dir():
@@ -153,8 +157,7 @@ def parse_markdown(text: str, doc_id: str, source: str, fallback_title: str) -> 
         text = text[match.end():]
     title = front.pop("title", "")
     if not title:
-        heading = re.search(r"^#\s+(.+?)\s*$", text, re.MULTILINE)
-        title = heading.group(1) if heading else fallback_title
+        title = markdown.title(text) or fallback_title
     channels = parse_channels(front, source, listed=False)
     front.pop("channels", None)
     return Document(
@@ -204,39 +207,35 @@ def html_to_text(html: str) -> tuple[str, str]:
     if soup.title:
         soup.title.decompose()
     if not title:
-        first = re.search(r"^#\s+(.+)$", soup.get_text(), re.MULTILINE)
-        title = first.group(1).strip() if first else ""
+        title = markdown.title(soup.get_text())
     text = soup.get_text("\n")
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n\s*\n\s*(\n\s*)+", "\n\n", text).strip()
     return title, text
 
 
-def fetch_url(url: str, timeout: float = 15.0, max_bytes: int = MAX_URL_BYTES) -> Document:
-    """GET a page with a timeout, a size cap and a content-type check."""
-    import httpx
-
+def fetch_url(url: str, policy: HostPolicy = PUBLIC_WEB, max_bytes: int = MAX_URL_BYTES,
+              deadline_s: float = URL_DEADLINE_S) -> Document:
+    """A page as a document, fetched by engine/knowledge/web.py under `policy` (public
+    addresses only, redirects checked, a whole-fetch deadline). Its id and url are the
+    URL it was asked for, whatever its front matter says, so a page cannot stand in for
+    another document."""
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True,
-                          headers={"User-Agent": "argot-ingest/0.1"}) as response:
-            if response.status_code != 200:
-                raise IngestError(f"{url}: answered HTTP {response.status_code}")
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type not in URL_CONTENT_TYPES:
-                raise IngestError(f"{url}: content type {content_type or '(none)'} is not a "
-                                  "page Argot can read (HTML, Markdown or plain text)")
-            body = bytearray()
-            for part in response.iter_bytes():
-                body.extend(part)
-                if len(body) > max_bytes:
-                    raise IngestError(f"{url}: larger than {max_bytes // 1024 // 1024} MB; not indexed")
-    except httpx.HTTPError as exc:
-        raise IngestError(f"{url}: unreachable ({exc.__class__.__name__}: {exc})") from exc
-    text = decode(bytes(body), url)
+        page = fetch(url, policy, max_bytes=max_bytes, deadline_s=deadline_s)
+    except (FetchRefused, FetchFailed) as exc:
+        raise IngestError(str(exc)) from exc
+    if page.status != 200:
+        raise IngestError(f"{url}: answered HTTP {page.status}")
+    content_type = page.content_type
+    if content_type not in URL_CONTENT_TYPES:
+        raise IngestError(f"{url}: content type {content_type or '(none)'} is not a "
+                          "page Argot can read (HTML, Markdown or plain text)")
+    text = decode(page.body, url)
     if content_type in {"text/html", "application/xhtml+xml"}:
         title, text = html_to_text(text)
     elif content_type == "text/markdown":
-        return parse_markdown(text, url, url, fallback_title=url.rsplit("/", 1)[-1] or url)
+        parsed = parse_markdown(text, url, url, fallback_title=url.rsplit("/", 1)[-1] or url)
+        return replace(parsed, doc_id=url, url=url)
     else:
         title = url.rsplit("/", 1)[-1] or url
     return Document(doc_id=url, title=title or url, text=text, source=url, url=url)

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from engine.embedders import TextEmbedder
+from engine.evaluation.corpus import EvalCorpus
 from engine.learning.trainingdata import RatedQuestion
-from engine.search.rankers import EvalCorpus
 
 QUERY_BLOCK = 256
 

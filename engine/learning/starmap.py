@@ -28,8 +28,9 @@ import numpy as np
 
 if TYPE_CHECKING:
     from engine.embedders import TextEmbedder
+    from engine.evaluation.corpus import EvalCorpus
     from engine.evaluation.querysets import QuerySet
-    from engine.search.rankers import EmbeddingCache, EvalCorpus
+    from engine.evaluation.vectors import EmbeddingCache
 
 Projection = Literal["pca", "tsne"]
 MAX_LEGEND = 12
@@ -145,7 +146,7 @@ def star_points(embedder: TextEmbedder, corpus: EvalCorpus, queries: QuerySet | 
     A question takes the colour of the first document it was rated relevant to. For a
     learning report: `draw_before_after(star_points(old, ...), star_points(new, ...), out)`.
     """
-    from engine.search.rankers import EmbeddingCache
+    from engine.evaluation.vectors import EmbeddingCache
 
     chunk_vectors = (cache or EmbeddingCache(None)).corpus_vectors(embedder, corpus).vectors
     sources: dict[str, str] = {}

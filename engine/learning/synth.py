@@ -32,10 +32,11 @@ import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.errors import ArgotError
+from engine.evaluation.corpus import EvalCorpus, ExactVectors
 from engine.evaluation.querysets import normalise_question
+from engine.evaluation.vectors import EmbeddingCache
 from engine.feedback import TrainingPair
 from engine.http import post_with_retries, transient
-from engine.search.rankers import DenseRanker, EmbeddingCache, EvalCorpus
 
 SYNTHETIC_MAX_SHARE = 0.2
 NEAR_DUPLICATE = 0.92
@@ -176,7 +177,7 @@ class QuestionFilter:
     def __init__(self, embedder: TextEmbedder, corpus: EvalCorpus, vectors: np.ndarray,
                  top_k: int = 5, existing: Iterable[str] = ()) -> None:
         self.embedder = embedder
-        self.ranker = DenseRanker(embedder, corpus, vectors)
+        self.ranker = ExactVectors(corpus, vectors)
         self.top_k = top_k
         existing = [q for q in existing if q.strip()]
         self.seen = {normalise_question(q) for q in existing}

@@ -77,7 +77,7 @@ class _Corpus:
             for token in present:
                 self.postings[token].append(row)
         self.model = bm25s.BM25()
-        self.model.index([tokens or [""] for tokens in self.tokens], show_progress=False)
+        self.model.index(self.tokens, show_progress=False)
         self.vocab = self.model.vocab_dict
 
     def __len__(self) -> int:

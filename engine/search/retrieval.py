@@ -1,8 +1,12 @@
 """Finding documents for a question: dense (embeddings), BM25 (words), or a hybrid.
 
-Results are documents, not raw chunks: each document is represented by its best chunk.
-The hybrid fuses the two rankings with reciprocal-rank fusion (RRF), which needs no
-score calibration between a cosine and a BM25 score.
+`Searcher` is the one retrieval stack: answers (`Retriever`, over the live index) and
+`argot eval` and the learning loop (over vectors they inject) all search through it.
+A question is cleaned, optionally expanded, then ranked by each channel: dense (the
+nearest chunks to the question's vector), BM25, and any extra ranked lists; each list
+holds one best chunk per document. The hybrid fuses the lists with weighted
+reciprocal-rank fusion (`engine.search.fusion`), which needs no score calibration
+between a cosine and a BM25 score.
 
 Tip:
     `hybrid` is the default: on the team-jargon demo questions it beats dense and
@@ -10,29 +14,34 @@ Tip:
     questions dense is slightly ahead on nDCG@10 while hybrid has the best Recall@10
     (docs/benchmarks.md). Jargon the model has never seen is often an exact word
     match, which BM25 catches and dense search misses.
+
+Example:
+    >>> searcher = Retriever(index, embedder)                       # what answers
+    >>> searcher.search("what is RLQ?", k=5, channel="C123")
+    >>> Searcher(ExactVectors(corpus, vectors), Bm25.over(corpus.chunks), embedder,
+    ...          expansions=[glossary.expand], rankers=[Weighted("memory", memory, 0.5)])
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.errors import QueryError
-from engine.index import ChunkIndex, ChunkMatch, is_visible, visibility_filter
-from engine.types import Chunk, Hit
+from engine.index import ChunkIndex, visibility_filter
+from engine.search.fusion import FUSION_DEPTH, Mode, WeightedRanking, check_mode, fuse
+from engine.search.lexical import LexicalIndex
+from engine.search.ranking import RankedChunk, best_per_document, to_hit
+from engine.types import Hit
 
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 MAX_QUERY_CHARS = 2000
-RRF_K = 60
 CHUNKS_PER_DOC = 4
-"""Chunks fetched per wanted document, so that k distinct documents survive grouping."""
+"""Chunks fetched per wanted document from a nearest-chunk source, so that k distinct
+documents survive grouping."""
 
 
 def clean_query(text: str) -> str:
@@ -44,160 +53,148 @@ def clean_query(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class RankedChunk:
-    chunk: Chunk
-    score: float
+class Query:
+    """A question on its way through the stack.
+
+    `text` is what the embedder reads and `words` what BM25 reads: an expansion step
+    may add to either. `vector` is set once the question is embedded (hybrid mode).
+    """
+
+    text: str
+    words: str
+    channel: str | None = None
+    vector: np.ndarray | None = None
 
 
-def best_per_document(ranked: Iterable[RankedChunk], k: int) -> list[RankedChunk]:
-    best: dict[str, RankedChunk] = {}
-    for item in ranked:
-        if item.chunk.doc_id not in best:
-            best[item.chunk.doc_id] = item
-            if len(best) == k:
-                break
-    return list(best.values())
+Expansion = Callable[[Query], Query]
+"""A query-expansion step, e.g. `lambda q: replace(q, words=q.words + " rate limit queue")`."""
 
 
-class LexicalIndex:
-    """BM25 over one collection's chunks, rebuilt when the collection changes."""
+class VectorSource(Protocol):
+    """Where dense search looks."""
 
-    def __init__(self, index: ChunkIndex, recheck_seconds: float = 5.0) -> None:
-        self.index = index
-        self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
-        self._generation = -1
-        self._checked_at = 0.0
-        self._model: Any = None
-        self._chunks: list[Chunk] = []
-        self._metadata: list[dict[str, Any]] = []
+    def nearest(self, vector: np.ndarray, k: int, channel: str | None) -> list[RankedChunk]:
+        """Up to k chunks nearest `vector`, visible in `channel`, best first. An exact
+        source may return only each document's best chunk: grouping keeps no other."""
+        ...
 
+
+class LexicalSource(Protocol):
     def search(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
-        import bm25s
-
-        self._refresh()
-        if not self._chunks:
-            return []
-        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
-        if not tokens.vocab:
-            return []
-        fetch = min(len(self._chunks), k * (8 if channel else 1))
-        rows, scores = self._model.retrieve(tokens, k=fetch, show_progress=False, n_threads=1)
-        ranked = []
-        for row, score in zip(rows[0], scores[0], strict=True):
-            if score <= 0 or not is_visible(self._metadata[row], channel):
-                continue
-            ranked.append(RankedChunk(self._chunks[row], float(score)))
-        return ranked[:k]
-
-    def _refresh(self) -> None:
-        now = time.monotonic()
-        if self._model is not None and now - self._checked_at < self.recheck_seconds:
-            return
-        with self._lock:
-            generation = self.index.fresh_generation()
-            self._checked_at = now
-            if generation == self._generation and self._model is not None:
-                return
-            self._build(generation)
-
-    def _build(self, generation: int) -> None:
-        pairs = list(self.index.iter_chunks())
-        chunks = [chunk for chunk, _ in pairs]
-        self._model, self._chunks = bm25_model([chunk.embedding_text for chunk in chunks]), chunks
-        self._metadata = [meta for _, meta in pairs]
-        self._generation = generation
+        """The k best documents for the words of `query`, one best chunk each."""
+        ...
 
 
-class Retriever:
-    """Answers questions from one index version with one embedder."""
+class Ranker(Protocol):
+    def rank(self, query: Query, depth: int) -> list[RankedChunk]:
+        """Up to `depth` documents for `query`, one chunk each, best first."""
+        ...
 
-    def __init__(self, index: ChunkIndex, embedder: TextEmbedder, mode: Mode = "hybrid") -> None:
-        if mode not in MODES:
-            raise ValueError(f"Unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+
+@dataclass(frozen=True)
+class Weighted:
+    """An extra ranked list for the hybrid: a name (for reports), a ranker, its weight."""
+
+    name: str
+    ranker: Ranker
+    weight: float = 1.0
+
+
+class IndexVectors:
+    """Dense search in Chroma (HNSW), visibility filtered in the query."""
+
+    def __init__(self, index: ChunkIndex) -> None:
         self.index = index
-        self.embedder = embedder
-        self.mode = mode
-        self.lexical = LexicalIndex(index)
 
-    @property
-    def collection(self) -> str:
-        return self.index.collection
+    def nearest(self, vector: np.ndarray, k: int, channel: str | None) -> list[RankedChunk]:
+        return [RankedChunk(match.chunk, match.similarity)
+                for match in self.index.query(vector, k, visibility_filter(channel))]
+
+
+class Searcher:
+    """Answers questions with one embedder over injected dense and lexical sources.
+
+    Args:
+        vectors: where dense search looks; None for a BM25-only searcher.
+        lexical: BM25 over the same chunks (`engine.search.lexical`).
+        embedder: embeds the question; None for a BM25-only searcher.
+        mode: the default mode ("dense", "bm25" or "hybrid").
+        expansions: steps applied, in order, to every cleaned question.
+        rankers: extra ranked lists fused in hybrid mode, after dense and BM25.
+        weights: the fusion weights of "dense" and "bm25" (1.0 each: plain RRF).
+    """
+
+    def __init__(self, vectors: VectorSource | None, lexical: LexicalSource,
+                 embedder: TextEmbedder | None, mode: Mode = "hybrid", *,
+                 expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
+                 weights: dict[str, float] | None = None) -> None:
+        self.vectors = vectors
+        self.lexical = lexical
+        self.embedder = embedder
+        self.mode = check_mode(mode)
+        self.expansions = list(expansions)
+        self.rankers = list(rankers)
+        self.weights = {"dense": 1.0, "bm25": 1.0, **(weights or {})}
 
     def search(self, question: str, k: int = 5, *, channel: str | None = None,
                mode: Mode | None = None, exclude: Iterable[str] = ()) -> list[Hit]:
         """The k best documents for a question, visible in `channel` (None: all)."""
-        query = clean_query(question)
+        query = self.query(question, channel)
         if k < 1:
             raise QueryError("k must be at least 1")
-        mode = mode or self.mode
+        mode = check_mode(mode or self.mode)
         excluded = set(exclude)
         want = k + len(excluded)
         if mode == "dense":
-            ranked = best_per_document(self.dense_chunks(query, want, channel), want)
+            ranked = self.dense(query, want)
         elif mode == "bm25":
-            ranked = best_per_document(self.lexical.search(query, want * CHUNKS_PER_DOC, channel),
-                                       want)
+            ranked = self.lexical.search(query.words, want, channel)
         else:
-            ranked = self.hybrid(query, want, channel)
+            ranked = fuse(self.ranked_lists(query, max(want, FUSION_DEPTH)), want)
         return [to_hit(item) for item in ranked if item.chunk.doc_id not in excluded][:k]
 
-    def search_vector(self, vector: np.ndarray, k: int, channel: str | None = None
-                      ) -> list[Hit]:
-        ranked = [RankedChunk(m.chunk, m.similarity)
-                  for m in self.index.query(vector, k * CHUNKS_PER_DOC, visibility_filter(channel))]
-        return [to_hit(item) for item in best_per_document(ranked, k)]
+    def query(self, question: str, channel: str | None = None) -> Query:
+        """The cleaned question, after every expansion step."""
+        text = clean_query(question)
+        query = Query(text, text, channel)
+        for expand in self.expansions:
+            query = expand(query)
+        return query
 
-    def dense_chunks(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
-        vector = self.embedder.embed_query(query)
-        matches: list[ChunkMatch] = self.index.query(vector, k * CHUNKS_PER_DOC,
-                                                     visibility_filter(channel))
-        return [RankedChunk(match.chunk, match.similarity) for match in matches]
+    def ranked_lists(self, query: Query, depth: int) -> list[WeightedRanking]:
+        """What the hybrid fuses: dense, BM25 and the extra rankers, with their weights."""
+        vector = self._dense_source()[1].embed_query(query.text)
+        query = replace(query, vector=vector)
+        lists: list[WeightedRanking] = [
+            (self.dense(query, depth), self.weights["dense"]),
+            (self.lexical.search(query.words, depth, query.channel), self.weights["bm25"])]
+        lists += [(extra.ranker.rank(query, depth), extra.weight) for extra in self.rankers]
+        return lists
 
-    def hybrid(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
-        depth = max(k, 20)
-        dense = best_per_document(self.dense_chunks(query, depth, channel), depth)
-        lexical = best_per_document(self.lexical.search(query, depth * CHUNKS_PER_DOC, channel),
-                                    depth)
-        return rrf([dense, lexical], k)
+    def dense(self, query: Query, k: int) -> list[RankedChunk]:
+        """The k best documents by the cosine of their best chunk."""
+        vectors, embedder = self._dense_source()
+        vector = query.vector if query.vector is not None else embedder.embed_query(query.text)
+        return best_per_document(vectors.nearest(vector, k * CHUNKS_PER_DOC, query.channel), k)
 
-
-def rrf_scores(rankings: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Reciprocal-rank fusion of doc-id rankings: Σ 1 / (RRF_K + rank)."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
-    return scores
-
-
-def rrf(rankings: list[list[RankedChunk]], k: int) -> list[RankedChunk]:
-    """Reciprocal-rank fusion; the score is scaled so that first in every list is 1.0."""
-    scores = rrf_scores([[item.chunk.doc_id for item in ranking] for ranking in rankings])
-    representative: dict[str, RankedChunk] = {}
-    for ranking in rankings:
-        for item in ranking:  # dense chunk first: it read the meaning
-            representative.setdefault(item.chunk.doc_id, item)
-    best = len(rankings) / (RRF_K + 1)
-    ordered = sorted(scores, key=lambda doc_id: -scores[doc_id])[:k]
-    return [RankedChunk(representative[doc_id].chunk, scores[doc_id] / best) for doc_id in ordered]
+    def _dense_source(self) -> tuple[VectorSource, TextEmbedder]:
+        if self.vectors is None or self.embedder is None:
+            raise ValueError("this searcher has no vectors or embedder: use mode \"bm25\"")
+        return self.vectors, self.embedder
 
 
-def bm25_model(texts: Sequence[str]) -> Any:
-    """A `bm25s.BM25` over `texts` (English stop words dropped), as answers and `argot eval` use."""
-    import logging
+class Retriever(Searcher):
+    """The searcher that answers: one model's collection (Chroma) with its embedder."""
 
-    import bm25s
+    def __init__(self, index: ChunkIndex, embedder: TextEmbedder, mode: Mode = "hybrid", *,
+                 expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
+                 weights: dict[str, float] | None = None) -> None:
+        self.index = index
+        self.lexical: LexicalIndex
+        super().__init__(IndexVectors(index), LexicalIndex(index), embedder, mode,
+                         expansions=expansions, rankers=rankers, weights=weights)
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
-    model = bm25s.BM25()
-    if texts:
-        model.index(bm25s.tokenize(list(texts), stopwords="en", show_progress=False),
-                    show_progress=False)
-    return model
-
-
-def to_hit(item: RankedChunk) -> Hit:
-    chunk = item.chunk
-    return Hit(doc_id=chunk.doc_id, title=chunk.title, score=item.score, text=chunk.text,
-               url=chunk.url, source=chunk.source)
+    @property
+    def collection(self) -> str:
+        """The collection it searches (its embedder's `model_id`)."""
+        return self.index.collection

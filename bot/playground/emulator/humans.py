@@ -46,7 +46,9 @@ class HumanActions:
         signing: Signing = NOW,
     ) -> Delivery:
         """Record a human's message, then send the event Slack would: ``app_mention`` for a
-        mention in a channel, ``message`` (channel_type "im") in a DM, nothing otherwise."""
+        mention in a channel, ``message`` (channel_type "im") in a DM, ``message``
+        (channel_type "channel" or "group") for a thread reply without a mention, nothing
+        for other messages (the bot reads channels only for replies in its threads)."""
         ws = self.workspace
         file_ids = [f if isinstance(f, str) else f["id"] for f in files or []]
         with ws.changed:
@@ -62,6 +64,8 @@ class HumanActions:
             event = payloads.message_event(msg, cid, "im")
         elif f"<@{BOT_USER_ID}>" in text:
             event = payloads.message_event(msg, cid, "app_mention")
+        elif msg.get("thread_ts") and msg["thread_ts"] != msg["ts"]:
+            event = payloads.message_event(msg, cid, kind)
         else:
             return Delivery(None, message=msg)
         return self._deliver_json(payloads.envelope(event), deliver, signing, msg)

@@ -139,3 +139,78 @@ def block_action_payload(
 
 def url_verification_payload(challenge: str) -> dict[str, Any]:
     return {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+
+
+def message_action_payload(
+    user: dict[str, Any],
+    channel: dict[str, Any],
+    message: dict[str, Any],
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+) -> dict[str, Any]:
+    """A message shortcut (``message_action``), e.g. "Save to Argot" on a message."""
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": TEAM_ID},
+        "channel": {"id": channel["id"], "name": channel.get("name") or "directmessage"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": message,
+    }
+
+
+def app_home_opened_event(user: str, dm_channel: str, view: dict[str, Any] | None) -> dict[str, Any]:
+    """``app_home_opened`` for the Home tab; ``view`` is the one published before, if any."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": dm_channel,
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def view_block_action_payload(
+    user: dict[str, Any], view: dict[str, Any], action: dict[str, Any], trigger_id: str
+) -> dict[str, Any]:
+    """A ``block_actions`` interaction on a button in a view (the Home tab or a modal)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": trigger_id,
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+    }
+
+
+def view_submission_payload(user: dict[str, Any], view: dict[str, Any], trigger_id: str) -> dict[str, Any]:
+    """A modal's ``view_submission``; ``view["state"]["values"]`` holds what was typed."""
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user["id"], "username": user["name"], "name": user["name"], "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "view": view,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }

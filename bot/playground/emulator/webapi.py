@@ -23,6 +23,7 @@ from .constants import (
 )
 from .files import PendingUpload, add_file, file_info, share_file, stored_file
 from .params import Params, page
+from .views import METHODS as VIEW_METHODS
 from .workspace import Workspace
 
 
@@ -128,8 +129,26 @@ def conversations_open(ws: Workspace, p: Params) -> dict[str, Any]:
     return {"channel": {"id": ws.dm(users[0])}}
 
 
+def _readable(ws: Workspace, channel: str) -> str:
+    """The channel id, if the bot may read it: a member, as Slack requires for history."""
+    cid = ws.resolve_channel(channel)
+    with ws.changed:
+        if BOT_USER_ID not in ws.channels[cid].get("members", []):
+            raise SlackError("not_in_channel")
+    return cid
+
+
+def _in_range(ts: str, p: Params) -> bool:
+    """`oldest` / `latest` bounds, exclusive unless `inclusive` (as Slack reads them)."""
+    inclusive = p.flag("inclusive")
+    oldest, latest = p.text("oldest"), p.text("latest")
+    if oldest and (float(ts) < float(oldest) or (not inclusive and ts == oldest)):
+        return False
+    return not (latest and (float(ts) > float(latest) or (not inclusive and ts == latest)))
+
+
 def conversations_replies(ws: Workspace, p: Params) -> dict[str, Any]:
-    channel = ws.resolve_channel(p.need("channel", "channel_not_found"))
+    channel = _readable(ws, p.need("channel", "channel_not_found"))
     ts = p.need("ts", "thread_not_found")
     with_metadata = p.flag("include_all_metadata")
     with ws.changed:
@@ -141,12 +160,24 @@ def conversations_replies(ws: Workspace, p: Params) -> dict[str, Any]:
 
 
 def conversations_history(ws: Workspace, p: Params) -> dict[str, Any]:
-    channel = ws.resolve_channel(p.need("channel", "channel_not_found"))
+    channel = _readable(ws, p.need("channel", "channel_not_found"))
     with_metadata = p.flag("include_all_metadata")
     with ws.changed:
-        top = [m for m in ws.messages[channel] if m.get("thread_ts", m["ts"]) == m["ts"]]
+        top = [m for m in ws.messages[channel]
+               if m.get("thread_ts", m["ts"]) == m["ts"] and _in_range(m["ts"], p)]
         rendered = [ws.render(m, with_metadata=with_metadata) for m in reversed(top)]
     return _messages_page(rendered, p)
+
+
+def conversations_list(ws: Workspace, p: Params) -> dict[str, Any]:
+    """Public and private channels the bot can see (`types` filters), paged."""
+    types = set((p.text("types") or "public_channel").split(","))
+    with ws.changed:
+        found = [ws.channel_info(cid) for cid, ch in ws.channels.items()
+                 if not ch["is_im"] and ("private_channel" if ch["is_private"] else "public_channel") in types
+                 and (not ch["is_private"] or BOT_USER_ID in ch["members"])]
+    items, cursor = page(found, p)
+    return {"channels": items, "response_metadata": {"next_cursor": cursor}}
 
 
 def users_info(ws: Workspace, p: Params) -> dict[str, Any]:
@@ -225,6 +256,8 @@ METHODS: dict[str, Callable[[Workspace, Params], dict[str, Any]]] = {
     "conversations.open": conversations_open,
     "conversations.replies": conversations_replies,
     "conversations.history": conversations_history,
+    "conversations.list": conversations_list,
+    **VIEW_METHODS,
     "users.info": users_info,
     "files.info": files_info,
     "files.getUploadURLExternal": files_get_upload_url_external,

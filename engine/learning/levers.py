@@ -1,0 +1,234 @@
+"""Choosing what a cycle changes in the answering stack, on held-out questions.
+
+A cycle has four levers: the fine-tuned model, the learnt vocabulary (question
+expansions), the feedback memory (documents chosen for close rated questions, as one
+more ranked list) and the fusion weights of dense, BM25 and memory. Every combination
+is measured on the held-out slice through the serving stack itself
+(`engine.search.retrieval.Searcher` over exact vectors, hybrid mode, weighted RRF), the
+best one is kept, and it is compared question by question with what answers today (the
+active model with its own learnt profile) for the gate (`engine.learning.gate`).
+
+A lever earns its place: among settings within `TIE` nDCG@10 of the best, the one
+that changes least wins (the active model before the fine-tuned one, no vocabulary
+before one, plain RRF before other weights). What each kept lever contributed is
+measured by leaving it out again ("which lever moved them" in the report).
+
+Example:
+    >>> choice = choose_levers(corpus, held_out, active, candidate, vocabulary, training, served)
+    >>> choice.setting.describe(), choice.contributions
+    ('candidate model, vocabulary, dense 1 / bm25 0.5', {'vocabulary': 0.121, 'model': 0.034})
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from engine.embedders import TextEmbedder
+from engine.evaluation.corpus import EvalCorpus, ExactVectors
+from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
+from engine.evaluation.querysets import QuerySet
+from engine.learning.gate import Evidence, paired_bootstrap
+from engine.learning.trainingdata import RatedQuestion
+from engine.search.fusion import FUSION_DEPTH, fuse
+from engine.search.lexical import Bm25
+from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory, MemoryRanker, chunk_lookup
+from engine.search.profile import LearnedProfile
+from engine.search.retrieval import Searcher, Weighted
+from engine.search.vocabulary import Vocabulary
+
+K = 10
+TIE = 0.002
+FUSION_WEIGHTS = ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0), (1.0, 0.25), (1.0, 0.0), (0.0, 1.0))
+MEMORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class ModelSide:
+    """One model as the levers see it: its embedder and its vectors of the corpus."""
+
+    name: str
+    """"active" or "candidate"."""
+    embedder: TextEmbedder
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Setting:
+    model: str = "active"
+    vocabulary: bool = False
+    memory: float = 0.0
+    dense: float = 1.0
+    bm25: float = 1.0
+
+    @property
+    def changes(self) -> int:
+        """How much this setting changes from plain answering (fewer wins ties)."""
+        return (int(self.model != "active") + int(self.vocabulary) + int(self.memory > 0)
+                + int((self.dense, self.bm25) != (1.0, 1.0)))
+
+    def describe(self) -> str:
+        parts = [f"{self.model} model"]
+        if self.vocabulary:
+            parts.append("vocabulary")
+        if self.memory:
+            parts.append(f"memory {self.memory:g}")
+        parts.append(f"dense {self.dense:g} / bm25 {self.bm25:g}")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "vocabulary": self.vocabulary, "memory": self.memory,
+                "dense": self.dense, "bm25": self.bm25}
+
+
+@dataclass(frozen=True)
+class Measured:
+    scores: RankingScores
+    per_question: tuple[float, ...]
+    """nDCG@10 of each held-out question, in the query set's order."""
+
+
+@dataclass
+class LeverChoice:
+    setting: Setting
+    profile: LearnedProfile
+    """What the promoted version answers with besides its model."""
+    served: Measured
+    """What answers today (the active model with its own profile)."""
+    chosen: Measured
+    evidence: Evidence
+    tried: dict[str, float] = field(default_factory=dict)
+    """Setting → held-out nDCG@10, best first (the first few)."""
+    contributions: dict[str, float] = field(default_factory=dict)
+    """Lever → nDCG@10 lost when it alone is left out of the chosen setting."""
+
+    def as_report(self) -> dict[str, Any]:
+        return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
+                "contributions": self.contributions, "evidence": self.evidence.as_dict(),
+                "tried": self.tried, "vocabulary": len(self.profile.vocabulary),
+                "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
+
+
+def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
+                  candidate: ModelSide | None, vocabulary: Vocabulary,
+                  remembered: Sequence[RatedQuestion], served: LearnedProfile, *,
+                  memory_threshold: float = DEFAULT_THRESHOLD) -> LeverChoice:
+    """The best setting of the levers on `queries`, and how it compares with today.
+
+    Args:
+        corpus: every indexed chunk.
+        queries: the held-out slice (never trained on).
+        active / candidate: the two models (candidate None: only the other levers).
+        vocabulary: the vocabulary learnt this cycle.
+        remembered: rated training questions for the memory.
+        served: the active version's own profile (what answers today).
+    """
+    bm25 = Bm25.over(corpus.chunks)
+    sides = {side.name: side for side in (active, candidate) if side is not None}
+    memories = [q for q in remembered if q.source == "rating" and q.positives]
+
+    def memory_for(side: ModelSide, expand: Vocabulary) -> FeedbackMemory | None:
+        if not memories:
+            return None
+        texts = [expand.expand_text(q.text) for q in memories]
+        return FeedbackMemory([q.text for q in memories],
+                              [tuple(sorted(q.positives, key=lambda d: -q.positives[d]))
+                               for q in memories],
+                              side.embedder.embed_batch(texts, "query"), memory_threshold)
+
+    def measure(found: list[list[list[str]]], weights: Sequence[float]) -> Measured:
+        return _measure(found, weights, queries)
+
+    def lists(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None
+              ) -> list[list[list[str]]]:
+        return question_lists(corpus, queries, side, expand, memory, bm25)
+
+    today = measure_profile(corpus, queries, active, served, bm25)
+
+    cache: dict[tuple[str, bool], tuple[list[list[list[str]]], FeedbackMemory | None]] = {}
+    results: dict[Setting, Measured] = {}
+    for model, with_vocabulary in itertools.product(sides, (False, True)):
+        expand = vocabulary if with_vocabulary else Vocabulary()
+        memory = memory_for(sides[model], expand)
+        cache[(model, with_vocabulary)] = (lists(sides[model], expand, memory), memory)
+        if with_vocabulary and not vocabulary:
+            continue
+        found = cache[(model, with_vocabulary)][0]
+        for (dense, lexical), memory_weight in itertools.product(FUSION_WEIGHTS, MEMORY_WEIGHTS):
+            if memory_weight and memory is None:
+                continue
+            setting = Setting(model, with_vocabulary, memory_weight, dense, lexical)
+            results[setting] = measure(found, [dense, lexical, memory_weight])
+    best_score = max(m.scores.ndcg_at_10 for m in results.values())
+    setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
+                  key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
+    chosen = results[setting]
+    memory = cache[(setting.model, setting.vocabulary)][1] if setting.memory else None
+    weights = {"dense": setting.dense, "bm25": setting.bm25}
+    if memory is not None:
+        weights["memory"] = setting.memory
+    profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights)
+    ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
+    choice = LeverChoice(setting, profile, today, chosen,
+                         paired_bootstrap(today.per_question, chosen.per_question),
+                         tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
+                         contributions=_contributions(setting, results))
+    profile.levers = choice.as_report()
+    return choice
+
+
+def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
+                    profile: LearnedProfile, bm25: Bm25 | None = None) -> Measured:
+    """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
+    found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
+    weights = profile.weights
+    return _measure(found, [weights.get("dense", 1.0), weights.get("bm25", 1.0),
+                            weights.get("memory", 0.0)], queries)
+
+
+def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocabulary: Vocabulary,
+                   memory: FeedbackMemory | None, bm25: Bm25 | None = None
+                   ) -> list[list[list[str]]]:
+    """Per question: its dense, BM25 (and memory) rankings, doc ids, from the serving stack."""
+    bm25 = bm25 or Bm25.over(corpus.chunks)
+    rankers = [Weighted("memory", MemoryRanker(memory, chunk_lookup(bm25.chunks)), 1.0)] \
+        if memory is not None and len(memory) else []
+    searcher = Searcher(ExactVectors(corpus, side.vectors), bm25, side.embedder, "hybrid",
+                        expansions=[vocabulary.expand] if vocabulary else [], rankers=rankers)
+    found = []
+    for text in queries.texts:
+        ranked = searcher.ranked_lists(searcher.query(text), FUSION_DEPTH)
+        found.append([[item.chunk.doc_id for item in ranking] for ranking, _ in ranked])
+    return found
+
+
+def _measure(found: list[list[list[str]]], weights: Sequence[float], queries: QuerySet) -> Measured:
+    relevant = [set(q.relevant) for q in queries]
+    rankings = [fused(lists, weights) for lists in found]
+    return Measured(score_rankings(zip(rankings, relevant, strict=True)),
+                    tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
+
+
+def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:
+    """nDCG@10 the chosen setting loses when one lever goes back to plain."""
+    plain = {"model": replace(setting, model="active"), "vocabulary": replace(setting, vocabulary=False),
+             "memory": replace(setting, memory=0.0), "fusion": replace(setting, dense=1.0, bm25=1.0)}
+    best = results[setting].scores.ndcg_at_10
+    return {lever: round(best - results[other].scores.ndcg_at_10, 4)
+            for lever, other in plain.items() if other != setting and other in results}
+
+
+def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]:
+    """Doc ids of weighted RRF over doc-id lists (what `engine.search.fusion.fuse` ranks)."""
+    from engine.search.ranking import RankedChunk
+    from engine.types import Chunk
+
+    weighted = [([RankedChunk(Chunk(doc_id, 0, ""), 0.0) for doc_id in ranking], weight)
+                for ranking, weight in zip(lists, weights, strict=False) if weight > 0]
+    if not weighted:
+        return []
+    return [item.chunk.doc_id for item in fuse(weighted, K)]

@@ -1,0 +1,67 @@
+"""The cycle keeps a lever only when held-out questions improve with it, and learns the fusion."""
+
+from __future__ import annotations
+
+from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.querysets import QuerySet
+from engine.learning.levers import ModelSide, Setting, choose_levers
+from engine.learning.vocabulary import learn_vocabulary
+from engine.search.profile import LearnedProfile
+from engine.search.vocabulary import Vocabulary
+from tests.fakes import FakeEmbedder
+from tests.test_vocabulary import DOCUMENTS, RATED
+
+SLANG_HELD_OUT = QuerySet.from_pairs([
+    ("is the tollbooth down", ["wiki/gateway"]),
+    ("tollbooth tokens expired", ["wiki/gateway"]),
+    ("rolling out a tollbooth change", ["wiki/gateway-deploy"]),
+    ("which sparkles are on", ["wiki/flags"]),
+    ("delete stale sparkles", ["wiki/flags-cleanup"]),
+])
+PLAIN_HELD_OUT = QuerySet.from_pairs([
+    ("who is paged when production breaks", ["wiki/oncall"]),
+    ("where do feature flags live", ["wiki/flags"]),
+    ("who owns deploys and the pipeline", ["wiki/owners"]),
+])
+
+
+def side(corpus: EvalCorpus) -> ModelSide:
+    embedder = FakeEmbedder()
+    return ModelSide("active", embedder, embedder.embed_documents(corpus.texts))
+
+
+def test_the_learnt_vocabulary_is_kept_when_it_lifts_held_out_slang():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    vocabulary = learn_vocabulary(RATED, DOCUMENTS)
+
+    choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None, vocabulary, RATED,
+                           LearnedProfile())
+
+    assert choice.setting.vocabulary
+    assert choice.chosen.scores.mrr_at_10 > choice.served.scores.mrr_at_10 + 0.3
+    assert choice.contributions["vocabulary"] > 0.3
+    assert choice.evidence.better >= 2 and choice.evidence.worse == 0
+    assert {e.term for e in choice.profile.vocabulary.entries} >= {"tollbooth", "sparkles"}
+
+
+def test_nothing_changes_when_no_lever_helps_the_held_out_questions():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+
+    choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None,
+                           learn_vocabulary(RATED, DOCUMENTS), [], LearnedProfile())
+
+    assert choice.setting == Setting()
+    assert choice.chosen.per_question == choice.served.per_question
+    assert choice.profile.empty
+
+
+def test_fusion_weights_are_chosen_on_held_out_questions_when_one_half_is_better():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    # Dense (bag of words over word buckets) and BM25 agree here except on the order of
+    # ties; a served profile that drops BM25 altogether must never be worse than its parts.
+    served = LearnedProfile(Vocabulary(), None, {"dense": 0.0, "bm25": 1.0})
+
+    choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None, Vocabulary(), [], served)
+
+    best_part = max(choice.chosen.scores.ndcg_at_10, choice.served.scores.ndcg_at_10)
+    assert choice.chosen.scores.ndcg_at_10 == best_part
