@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ArgotError
+from engine.search.fusion import MODES as RETRIEVAL_MODES
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TRAIN_SCHEDULE = "0 3 * * *"
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
 
 
 class SettingsError(ArgotError):

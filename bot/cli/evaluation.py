@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.cli.common import say
 from bot.services import Services
 from engine.errors import ArgotError
+from engine.search.fusion import MODES
 
 if TYPE_CHECKING:
     from engine.evaluation.compare import ModelCandidate
@@ -69,7 +70,7 @@ def cmd_eval(args: argparse.Namespace, services: Services) -> int:
         say("error: give a query file (QUERIES.jsonl) or --from-feedback, not both or neither")
         return 2
     asked = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
-    unknown = sorted(set(asked) - {"dense", "hybrid", "bm25"})
+    unknown = sorted(set(asked) - set(MODES))
     if unknown or not asked:
         say(f"error: --modes takes dense, hybrid and bm25, not {', '.join(unknown) or 'nothing'}")
         return 2

@@ -7,6 +7,7 @@ import json
 
 from bot.cli.common import say
 from bot.services import Services
+from engine.search.fusion import MODES
 
 
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
@@ -99,6 +100,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("-k", type=int, default=5, help="how many documents (default 5)")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--image", metavar="FILE", help="search with an image instead")
-    ask.add_argument("--mode", choices=["dense", "bm25", "hybrid"],
+    ask.add_argument("--mode", choices=MODES,
                      help="retrieval mode (default: ARGOT_RETRIEVAL or hybrid)")
     ask.set_defaults(run=cmd_ask)

@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections import OrderedDict
@@ -36,14 +35,9 @@ from typing import Any
 import numpy as np
 
 from engine.images.clip import ClipEmbedder, ClipTextEmbedder, ImagesUnavailable
-from engine.images.decoding import (
-    MAX_IMAGE_BYTES,
-    DecodedImage,
-    ImageRejected,
-    decode_image,
-    size_text,
-)
-from engine.images.links import DocumentImages, ImageRef, group_images
+from engine.images.decoding import DecodedImage
+from engine.images.entries import decode_pictures, picture_entry
+from engine.images.links import group_images
 from engine.index import ChunkIndex, visibility_filter
 from engine.knowledge.ingest import Ingestor
 from engine.search.fusion import FUSION_DEPTH, fuse
@@ -174,12 +168,12 @@ class ImageSearch:
         total = sum(len(g.images) for g in groups)
         done = 0
         for group in groups:
-            entry, files = self._fingerprint(group, report)
+            entry, files = picture_entry(group, report.errors)
             done += len(group.images)
             if known.get(entry.doc_id) == entry.content_hash:
                 report.unchanged += len(files)
                 continue
-            chunks, decoded = self._decode(entry, files, report)
+            chunks, decoded = decode_pictures(entry, files, report.errors)
             if not chunks:
                 if entry.doc_id in known:
                     pictures.delete_document(entry.doc_id)
@@ -199,47 +193,6 @@ class ImageSearch:
             if document.doc_id in known and document.doc_id not in grouped:
                 pictures.delete_document(document.doc_id)
         return report
-
-    def _fingerprint(self, group: DocumentImages, report: ImageIngestReport
-                     ) -> tuple[Document, list[tuple[ImageRef, bytes]]]:
-        """The picture collection's entry for a document, whose content hash covers
-        every picture's bytes and context, so unchanged pictures are not decoded again."""
-        document = group.document
-        files: list[tuple[ImageRef, bytes]] = []
-        digest = hashlib.sha256()
-        for ref in group.images:
-            try:
-                size = ref.path.stat().st_size
-                if size > MAX_IMAGE_BYTES:
-                    raise ImageRejected(f"{size_text(size)} is over the "
-                                        f"{size_text(MAX_IMAGE_BYTES)} limit for one image")
-                data = ref.path.read_bytes()
-            except (OSError, ImageRejected) as exc:
-                report.errors.append(f"{ref.path}: {getattr(exc, 'strerror', None) or exc}")
-                continue
-            files.append((ref, data))
-            digest.update(f"{ref.context}\x00{ref.heading}\x00".encode())
-            digest.update(hashlib.sha256(data).digest())
-        entry = Document(doc_id=document.doc_id, text=document.title, title=document.title,
-                         source=document.source, url=document.url,
-                         metadata={"pictures": digest.hexdigest()[:16]}, channels=document.channels)
-        return entry, files
-
-    def _decode(self, entry: Document, files: list[tuple[ImageRef, bytes]],
-                report: ImageIngestReport) -> tuple[list[Chunk], list[DecodedImage]]:
-        chunks: list[Chunk] = []
-        decoded: list[DecodedImage] = []
-        for ref, data in files:
-            try:
-                picture = decode_image(data)
-            except ImageRejected as exc:
-                report.errors.append(f"{ref.path}: {exc}")
-                continue
-            chunks.append(Chunk(doc_id=entry.doc_id, position=len(chunks),
-                                text=ref.context or entry.title, title=entry.title,
-                                source=entry.source, url=entry.url, heading=ref.heading))
-            decoded.append(picture)
-        return chunks, decoded
 
     def _write(self, pictures: ChunkIndex,
                pending: list[tuple[Document, list[Chunk], list[DecodedImage]]]) -> int:
