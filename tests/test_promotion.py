@@ -52,7 +52,7 @@ def test_documents_ingested_during_the_cycle_are_caught_up_before_the_switch(ser
     target, embedder = candidate(services, active)
     services.ingestor().ingest([Document("glossary/new", "A term added while training ran.",
                                          title="New")])
-    services.ingestor().forget("glossary/t3")
+    active.delete_document("glossary/t3")  # (`argot forget` would reach the candidate too)
     changed = Document("glossary/t4", "Term 4 now means something else.", title="T4")
     services.ingestor().ingest([changed])
 
@@ -68,8 +68,9 @@ def test_an_incomplete_copy_is_refused(services, active, monkeypatch):
     target.delete_document("glossary/t1")
     monkeypatch.setattr("engine.learning.promotion.sync_collection", lambda *a: __import__(
         "engine.learning.promotion", fromlist=["SyncReport"]).SyncReport())
-    with pytest.raises(PromotionError, match="glossary/t1 missing"):
+    with pytest.raises(PromotionError, match="1 document missing") as refused:
         catch_up(active, target, embedder)
+    assert "glossary/t1" not in str(refused.value)  # the reason may go to the ops channel
 
 
 def test_leftovers_of_a_killed_cycle_are_removed_and_registered_versions_kept(services, active):

@@ -450,17 +450,27 @@ class LearningCycle:
                 shutil.rmtree(state.folder, ignore_errors=True)
 
     def _draw(self) -> Path:
-        from engine.learning.starmap import StarMapPoints, draw_before_after, topic_of
+        from engine.learning.starmap import (
+            StarMapPoints,
+            draw_before_after,
+            keep_rows,
+            public_documents,
+            topic_of,
+        )
 
         state = self.state
         corpus = state.corpus.corpus
+        # The picture goes to the ops channel: only documents every channel may see.
+        public = public_documents(state.active_index.iter_chunks(texts=False))
         topics = {c.doc_id: topic_of(c.doc_id, c.source) for c in corpus.chunks}
         labels = [topics[doc] for doc in corpus.doc_ids]
+        shown = [doc in public for doc in corpus.doc_ids]
         rated = [(q.text, sorted(q.positives)[0]) for q in state.ratings.questions
-                 if q.positives and sorted(q.positives)[0] in topics][:300]
+                 if q.positives and sorted(q.positives)[0] in public][:300]
 
         def side(embedder: TextEmbedder, vectors: Any) -> tuple[Any, Any]:
-            documents = StarMapPoints(corpus.document_vectors(vectors), labels, list(corpus.doc_ids))
+            documents = keep_rows(StarMapPoints(corpus.document_vectors(vectors), labels,
+                                                list(corpus.doc_ids)), shown)
             questions = None
             if rated:
                 questions = StarMapPoints(embedder.embed_batch([t for t, _ in rated], "query"),

@@ -154,9 +154,20 @@ def catch_up(source: ChunkIndex, target: ChunkIndex, embedder: TextEmbedder) -> 
     problems = differences(source, target)
     if problems:
         raise PromotionError(f"The new collection {target.name} is not complete: "
-                             f"{'; '.join(problems[:5])}. The active model stays; run the "
+                             f"{tally(problems)}. The active model stays; run the "
                              "cycle again when ingestion is quiet.")
     return total
+
+
+def tally(problems: list[str]) -> str:
+    """'2 documents missing, 1 stale': counts, never ids (the reason goes to the ops
+    channel, which may not see every document)."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        kind = problem.rsplit(" ", 1)[-1] if problem.endswith(("missing", "extra", "stale")) else ""
+        counts[kind] = counts.get(kind, 0) + 1
+    parts = [f"{n} document{'s' * (n != 1)} {kind}" for kind, n in counts.items() if kind]
+    return ", ".join(parts + (["chunk counts differ"] if "" in counts else []))
 
 
 def differences(source: ChunkIndex, target: ChunkIndex) -> list[str]:

@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +50,20 @@ class StarMapPoints:
         if len(self.labels) != rows or len(self.names) != rows:
             raise ValueError(f"{rows} vectors but {len(self.labels)} labels and "
                              f"{len(self.names)} names")
+
+
+def public_documents(chunks: Iterable[tuple[Any, dict[str, Any]]]) -> set[str]:
+    """The ids of documents every channel may see, from (chunk, metadata) pairs
+    (`ChunkIndex.iter_chunks(texts=False)`). A map posted to a channel (the learning
+    report in ARGOT_OPS_CHANNEL) shows only these: no private id, topic or dot."""
+    return {meta["doc_id"] for _, meta in chunks if meta.get("public") is True}
+
+
+def keep_rows(points: StarMapPoints, keep: Sequence[bool]) -> StarMapPoints:
+    """The points whose `keep` is True, in order."""
+    rows = [i for i, kept in enumerate(keep) if kept]
+    return StarMapPoints(np.asarray(points.vectors)[rows] if rows else points.vectors[:0],
+                         [points.labels[i] for i in rows], [points.names[i] for i in rows])
 
 
 def topic_of(doc_id: str, source: str = "") -> str:
