@@ -50,7 +50,8 @@ class Database:
 
 
 class _Guard:
-    """Turns connection failures into FeedbackUnavailable with the password masked."""
+    """Turns connection failures (opening, inside the block, or committing) into
+    FeedbackUnavailable with the password masked."""
 
     def __init__(self, opener: Any, url: str) -> None:
         self.opener, self.url, self.context = opener, url, None
@@ -62,11 +63,14 @@ class _Guard:
         except OperationalError as exc:
             raise unavailable(exc, self.url) from exc
 
-    def __exit__(self, *exc_info: Any) -> Any:
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
         try:
-            return self.context.__exit__(*exc_info)
+            self.context.__exit__(kind, error, trace)
         except OperationalError as exc:
             raise unavailable(exc, self.url) from exc
+        if isinstance(error, OperationalError):  # the connection died inside the block
+            raise unavailable(error, self.url) from error
+        return False
 
 
 def unavailable(exc: Exception, url: str) -> FeedbackUnavailable:
