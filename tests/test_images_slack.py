@@ -17,6 +17,7 @@ from engine import feedback as store
 from engine.images.decoding import decode_image
 from engine.knowledge.sources import collect
 from handlers import images as image_handler
+from handlers.answers import ALTERNATIVES, ANSWERS_SHOWN, worth_showing
 from tests.image_samples import bad_inputs, noisy_png, query_png, shapes_kb
 from tests.slackbot import Bot, load_team_kb, payload, running_bot
 
@@ -50,6 +51,21 @@ def answers(bot: Bot, channel: str, thread_ts: str) -> list[dict[str, Any]]:
     return [m for m in bot.slack.messages(channel, thread_ts) if payload(m)]
 
 
+def answers_for(bot: Bot, data: bytes) -> int:
+    """How many answers the bot posts for a picture: the documents worth showing."""
+    found = bot.services.images.search(decode_image(data), ANSWERS_SHOWN, channel=bot.general)
+    return len(worth_showing(found.hits))
+
+
+def alternatives_for(bot: Bot, best: dict[str, Any], shown: list[dict[str, Any]]) -> int:
+    """How many messages a 👎 on `best` brings: the alternatives, or one "no more"."""
+    question = bot.services.feedback.question(payload(best)["query_id"])
+    assert question is not None
+    more = bot.services.images.search_again(question.text, ALTERNATIVES, channel=bot.general,
+                                            exclude=[payload(m)["doc_id"] for m in shown])
+    return max(1, len(more))
+
+
 def stored_questions(services: Services) -> int:
     with services.feedback.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(store.questions)).scalar_one())
@@ -57,8 +73,7 @@ def stored_questions(services: Services) -> int:
 
 def test_an_image_with_a_mention_finds_the_document_about_it(bot: Bot) -> None:
     data = query_png(("red", "circle"))
-    asked, _ = post_image(bot, data, "screenshot.png")
-    bot.settle()
+    asked, _ = post_image(bot, data, "screenshot.png", count=answers_for(bot, data))
     shown = answers(bot, bot.general, asked.ts)
     best = payload(shown[0])
     assert best["doc_id"] == "dashboards/red-circle" and best["rank"] == 1
@@ -79,17 +94,17 @@ def test_an_image_in_a_dm_is_a_question(bot: Bot) -> None:
 
 
 def test_image_answers_are_rated_with_the_same_reactions(bot: Bot) -> None:
-    asked, [best, *_] = post_image(bot, query_png(("blue", "square")), "badge.png")
-    bot.settle()
+    data = query_png(("blue", "square"))
+    asked, [best, *_] = post_image(bot, data, "badge.png", count=answers_for(bot, data))
     before = answers(bot, bot.general, asked.ts)
     query_id, bob = payload(best)["query_id"], bot.user("bob")
     feedback = bot.services.feedback
     bot.slack.add_reaction(bob, bot.general, best["ts"], "thumbsup")
     bot.eventually(lambda: [(v.doc_id, v.value) for v in feedback.votes_for(query_id)]
                    == [("releases/blue-square", 1)], what="the vote")
+    coming = alternatives_for(bot, best, before)
     bot.slack.add_reaction(bob, bot.general, best["ts"], "-1")
-    bot.slack.wait_for_messages(bot.general, asked.ts, count=len(before) + 1, user=BOT_USER_ID)
-    bot.settle()
+    bot.slack.wait_for_messages(bot.general, asked.ts, count=len(before) + coming, user=BOT_USER_ID)
     more = answers(bot, bot.general, asked.ts)[len(before):]
     assert more and all(payload(m)["modality"] == "image" for m in more)
     assert {payload(m)["model_version"] for m in more} == {payload(best)["model_version"]}
@@ -105,7 +120,7 @@ def test_bad_pictures_get_a_short_reply_and_nothing_is_stored(bot: Bot) -> None:
         asked, [reply] = post_image(bot, bad.data, bad.filename)
         assert bad.says.lower() in reply["text"].lower(), (bad.name, reply["text"])
         assert len(reply["text"]) < 200 and not payload(reply)
-    bot.settle()
+    # Each reply is the last thing the bot does with a picture: nothing can be stored after it.
     assert stored_questions(bot.services) == 0 and pictures.count() == count
     _, replies = post_image(bot, query_png(("green", "triangle")), "still-fine.png")
     assert payload(replies[0])["doc_id"] == "alerts/green-triangle"  # the bot kept running
@@ -136,7 +151,6 @@ def test_failed_downloads_get_a_short_reply(bot: Bot, monkeypatch: pytest.Monkey
     asked = slack.post_user_message(bot.general, alice, f"<@{BOT_USER_ID}>", files=[file])
     [reply] = slack.wait_for_messages(bot.general, asked.ts, user=BOT_USER_ID)
     assert "larger than 64 KB" in reply["text"]
-    bot.settle()
     assert stored_questions(bot.services) == 0
 
 
