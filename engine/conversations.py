@@ -24,31 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-metadata = MetaData()
-
-right_page_asks = Table(
-    "right_page_asks", metadata,
-    Column("query_id", String(64), primary_key=True),
-    Column("channel", String(64), nullable=False, index=True),
-    Column("thread_ts", String(32), nullable=False, index=True),
-    Column("asked_at", Float, nullable=False),
-    Column("answered_by", String(64), nullable=False, default=""),
-    Column("answered_doc", String(512), nullable=False, default=""),
-)
-
-indexed_channels = Table(
-    "indexed_channels", metadata,
-    Column("channel", String(64), primary_key=True),
-    Column("private", Boolean, nullable=False, default=False),
-    Column("added_by", String(64), nullable=False, default=""),
-    Column("done_until", String(32), nullable=False, default=""),
-    Column("running_until", String(32), nullable=False, default=""),
-    Column("last_run_at", Float, nullable=False, default=0.0),
-)
+from engine.schema import indexed_channels, right_page_asks
 
 
 @dataclass(frozen=True)
@@ -72,8 +52,7 @@ class ConversationState:
     """The two tables over one SQLAlchemy engine (the feedback store's)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        metadata.create_all(engine, checkfirst=True)
+        self.engine = engine  # the tables are made by the migrations (engine/migrations)
 
     @classmethod
     def of(cls, store: Any) -> ConversationState:

@@ -7,7 +7,7 @@ revision per change, data kept); these definitions must match the newest revisio
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -79,4 +79,33 @@ learning_cycles = Table(
     Column("decision", String(16), nullable=True),
     Column("reason", Text, nullable=True),
     Column("report", Text, nullable=True),
+)
+
+active_model = Table(
+    "active_model", metadata,
+    Column("slot", String(16), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# -- the Slack surfaces' own state (engine/conversations.py) ----------------------------
+
+right_page_asks = Table(
+    "right_page_asks", metadata,
+    Column("query_id", String(64), primary_key=True),
+    Column("channel", String(64), nullable=False, index=True),
+    Column("thread_ts", String(32), nullable=False, index=True),
+    Column("asked_at", Float, nullable=False),
+    Column("answered_by", String(64), nullable=False, default=""),
+    Column("answered_doc", String(512), nullable=False, default=""),
+)
+
+indexed_channels = Table(
+    "indexed_channels", metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("added_by", String(64), nullable=False, default=""),
+    Column("done_until", String(32), nullable=False, default=""),
+    Column("running_until", String(32), nullable=False, default=""),
+    Column("last_run_at", Float, nullable=False, default=0.0),
 )
