@@ -6,10 +6,15 @@ checks run cheapest first, and nothing is decoded before the header says it is s
 1. size: over `max_bytes` is refused before anything is parsed;
 2. content: the first bytes must be PNG, JPEG, WebP or GIF, whatever the file is called;
 3. pixel count: read from the header; over `max_pixels` (a decompression bomb: a few
-   kilobytes that would decode to gigabytes) is refused before decoding;
+   kilobytes that would decode to gigabytes) is refused before decoding. A JPEG is
+   decoded at a reduced scale (`draft`), so it may be larger (`JPEG_ALLOWANCE`);
+   any other format decodes in full, so its cap is what fits in ~70 MB;
 4. animation: animated GIF, PNG or WebP is refused (the first frame of a screen
    recording is rarely what the person means; a still screenshot is asked for);
-5. decoding: a truncated or corrupt file is refused, not half-read.
+5. decoding: a truncated or corrupt file is refused, not half-read. At most
+   `DECODE_SLOTS` pictures decode at once in a process (the others wait their turn),
+   and each is shrunk to `DRAFT_SIDE` right after decoding, before any conversion:
+   the model looks at 224 pixels.
 
 Every refusal is an `ImageRejected` whose message can go to the person as is.
 
@@ -21,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +38,18 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-"""About 8000 × 5000: a large screenshot or phone photo passes, a bomb does not."""
+MAX_PIXELS = 16_777_216
+"""4096 × 4096 (a 5K screenshot is 14.7 million): decoded in full, at most ~64 MB."""
+JPEG_ALLOWANCE = 3
+"""A JPEG may have 3 × `max_pixels` (50 million by default): it is decoded at 1/2, 1/4
+or 1/8 scale (`draft`), so a 48-megapixel phone photo costs what a 3-megapixel one does."""
 MIN_SIDE = 8
 DRAFT_SIDE = 1024
-"""JPEGs are decoded at a reduced scale when they are larger than this: the model looks
-at 224 pixels, so a 12-megapixel photo need not be decoded in full."""
+"""Pictures are decoded at (JPEG) or shrunk to (others) at most this side: the model
+looks at 224 pixels, so a 12-megapixel photo need not be held in full."""
+DECODE_SLOTS = threading.BoundedSemaphore(2)
+"""Pictures decoded at once per process: with 16 listener threads, 16 large PNGs
+arriving together cost 2 × 64 MB, not 16 ×."""
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 STILL_PLEASE = "post a still PNG or JPEG screenshot instead"
 
@@ -127,7 +139,7 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES,
         try:
             image = PILImage.open(io.BytesIO(data), formats=[kind])
             width, height = image.size
-            if width * height > max_pixels:
+            if width * height > max_pixels * (JPEG_ALLOWANCE if kind == "JPEG" else 1):
                 raise ImageRejected(f"The image is {width} × {height} pixels, more than I "
                                     f"decode ({max_pixels // 1_000_000} megapixels); post a "
                                     "smaller one.")
@@ -138,9 +150,12 @@ def decode_image(data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES,
                 raise ImageRejected(f"Animated images are not supported; {STILL_PLEASE}.")
             if kind == "JPEG" and max(width, height) > DRAFT_SIDE:
                 image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = to_rgb(image)
+            with DECODE_SLOTS:
+                image.load()
+                if max(image.size) > DRAFT_SIDE:
+                    image.thumbnail((DRAFT_SIDE, DRAFT_SIDE), reducing_gap=2.0)
+                image = ImageOps.exif_transpose(image)
+                rgb = to_rgb(image)
         except ImageRejected:
             raise
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
