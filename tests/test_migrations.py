@@ -123,3 +123,22 @@ def test_processes_upgrading_at_once_never_race(postgres: Postgres) -> None:  # 
     assert [proc.returncode for proc in procs] == [0, 0, 0, 0], [err for _, err in results]
     assert sorted(out.strip() for out, _ in results) == \
         sorted([f"(None, '{head()}')"] + [f"('{head()}', '{head()}')"] * 3)
+
+
+def test_argot_db_copy_moves_a_sqlite_home_to_postgres(postgres: Postgres, old_db: Path,  # noqa: F811
+                                                      home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    url = postgres.fresh_database()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "copy", f"sqlite:///{old_db}"]) == 0
+    assert "13 votes" in capsys.readouterr().err
+    old, new = FeedbackStore(f"sqlite:///{old_db}"), FeedbackStore(url)
+    for query_id in ("q0", "q3", "q5"):
+        assert new.votes_for(query_id) == old.votes_for(query_id)
+        assert new.question(query_id) == old.question(query_id)
+    assert [c.cycle_id for c in CycleLog(new).recent()] == [c.cycle_id for c in CycleLog(old).recent()]
+    from engine.feedback import TrainingPair
+
+    assert new.add_training_pairs([TrainingPair("faq", "a new question", "faq/new")]) == 1
+    assert main(["db", "copy", f"sqlite:///{old_db}"]) == 2
+    assert "already holds questions" in capsys.readouterr().err

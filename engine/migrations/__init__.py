@@ -39,6 +39,10 @@ class SchemaOutOfDate(ArgotError):
     """The database's schema is older than this Argot; the message says what to run."""
 
 
+class CopyRefused(ArgotError):
+    """`copy_rows` found data in the target; nothing was copied."""
+
+
 @lru_cache(maxsize=1)
 def _scripts() -> Any:
     from alembic.script import ScriptDirectory
@@ -141,3 +145,42 @@ def _run_alembic(conn: Connection, target: str) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["connection"] = conn
     command.upgrade(config, target)
+
+
+def copy_rows(source_url: str, target_url: str) -> dict[str, int]:
+    """Copy every row of an Argot database into another, empty one (both brought up to
+    date first): how a home moves from SQLite to PostgreSQL. Returns rows per table.
+
+    Raises:
+        CopyRefused: the target already holds questions or votes (nothing copied).
+    """
+    from sqlalchemy import func, insert, select
+
+    from engine.database import make_engine, unavailable
+    from engine.schema import metadata, questions, votes
+
+    upgrade(source_url)
+    upgrade(target_url)
+    source, target = make_engine(source_url), make_engine(target_url)
+    copied: dict[str, int] = {}
+    try:
+        with source.connect() as reading, target.begin() as writing:
+            for table in (questions, votes):
+                if writing.execute(select(func.count()).select_from(table)).scalar_one():
+                    raise CopyRefused(f"The target database already holds {table.name}; "
+                                          "copy only into a new, empty database")
+            for table in metadata.sorted_tables:
+                rows = [dict(row._mapping) for row in reading.execute(select(table))]
+                if rows:
+                    writing.execute(insert(table), rows)
+                copied[table.name] = len(rows)
+            if writing.dialect.name == "postgresql":  # the next pair_id follows the copied ones
+                writing.execute(text("SELECT setval(pg_get_serial_sequence('training_pairs', "
+                                     "'pair_id'), COALESCE(MAX(pair_id), 0) + 1, false) "
+                                     "FROM training_pairs"))
+    except SQLAlchemyError as exc:
+        raise unavailable(exc, target_url) from exc
+    finally:
+        source.dispose()
+        target.dispose()
+    return copied
