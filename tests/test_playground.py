@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +30,7 @@ from bot.playground.learning import NOT_BUILT, LearningRuns
 from bot.playground.page import IMAGES_NOT_BUILT, as_mention, image_search_built
 from bot.services import Services
 from engine.feedback import Vote
+from handlers.answers import ANSWERS_SHOWN, worth_showing
 from tests.conftest import REPO
 from tests.slackbot import load_team_kb, payload
 
@@ -87,21 +92,20 @@ def page(playground: Playground) -> Iterator[httpx.Client]:
         yield client
 
 
-def ask(page: httpx.Client, playground: Playground, text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Ask through the page; returns the question's ts and the bot's first answer(s)."""
+def ask(page: httpx.Client, playground: Playground, text: str, count: int = 1
+        ) -> tuple[str, list[dict[str, Any]]]:
+    """Ask through the page; returns the question's ts and the bot's first `count` answers."""
     answer = page.post("/playground/api/ask", json={"text": text})
     assert answer.status_code == 200, answer.text
     ts = answer.json()["ts"]
-    replies = playground.slack.wait_for_messages(playground.channel, ts, user=BOT_USER_ID)
+    replies = playground.slack.wait_for_messages(playground.channel, ts, count=count, user=BOT_USER_ID)
     return ts, replies
 
 
-def settle(playground: Playground, quiet: float = 0.4) -> None:
-    version, since = playground.slack.version, time.monotonic()
-    while time.monotonic() - since < quiet:
-        time.sleep(0.05)
-        if playground.slack.version != version:
-            version, since = playground.slack.version, time.monotonic()
+def answers_expected(playground: Playground, text: str) -> int:
+    """How many answers the bot posts for `text`: the documents worth showing."""
+    hits = playground.services.retriever().search(text, ANSWERS_SHOWN, channel=playground.channel)
+    return len(worth_showing(hits))
 
 
 def test_the_page_and_its_assets_are_served(page: httpx.Client) -> None:
@@ -118,7 +122,6 @@ def test_a_question_on_the_page_is_answered_in_its_thread(page: httpx.Client,
                                                           playground: Playground) -> None:
     ts, replies = ask(page, playground, "what is Project Phoenix?")
     assert payload(replies[0])["doc_id"] == "services/phoenix"
-    settle(playground)
 
     channel = page.get("/playground/api/channel").json()
     [question] = channel["messages"]
@@ -153,13 +156,12 @@ def test_thumbs_on_the_page_are_votes_and_a_second_click_withdraws(page: httpx.C
 
 
 def test_thumbs_down_on_the_page_brings_alternatives(page: httpx.Client, playground: Playground) -> None:
-    ts, [best, *_] = ask(page, playground, "what is Project Phoenix?")
-    settle(playground)
-    shown = len(page.get("/playground/api/channel").json()["messages"][0]["replies"])
+    shown = answers_expected(playground, "what is Project Phoenix?")
+    ts, [best, *_] = ask(page, playground, "what is Project Phoenix?", count=shown)
+    assert len(page.get("/playground/api/channel").json()["messages"][0]["replies"]) == shown
 
     page.post("/playground/api/react", json={"ts": best["ts"], "name": "-1"})
     playground.slack.wait_for_messages(playground.channel, ts, count=shown + 1, user=BOT_USER_ID)
-    settle(playground)
     replies = page.get("/playground/api/channel").json()["messages"][0]["replies"]
     assert len(replies) > shown and all(r["rateable"] for r in replies[shown:])
     assert "Another candidate" in replies[shown]["blocks"][1]["elements"][0]["text"]
@@ -167,8 +169,16 @@ def test_thumbs_down_on_the_page_brings_alternatives(page: httpx.Client, playgro
     assert thumbs == [{"name": "-1", "count": 1, "mine": True}]
 
 
-def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client,
-                                                        playground: Playground) -> None:
+def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client, playground: Playground,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    waiting = threading.Event()
+    wait_for_change = playground.slack.wait_for_change
+
+    def heard_waiting(since: int, timeout: float = 30.0) -> int:
+        waiting.set()
+        return wait_for_change(since, timeout)
+
+    monkeypatch.setattr(playground.slack, "wait_for_change", heard_waiting)
     version = page.get("/playground/api/channel").json()["version"]
     answered: dict[str, Any] = {}
 
@@ -179,7 +189,7 @@ def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client,
 
     waiter = threading.Thread(target=poll)
     waiter.start()
-    time.sleep(0.3)
+    assert waiting.wait(10), "the poll must reach the page's server"
     assert waiter.is_alive(), "the poll must wait for a change"
     ask(page, playground, "what is a barnacle?")
     waiter.join(timeout=10)
@@ -261,11 +271,29 @@ def test_the_page_says_when_the_bot_is_down(page: httpx.Client, playground: Play
     playground.http = None
 
 
-def test_argot_demo_is_a_command() -> None:
-    from bot.cli import build_parser
-
-    args = build_parser().parse_args(["demo", "--port", "0", "--no-browser"])
-    assert args.port == 0 and args.no_browser and args.command == "demo"
+@pytest.mark.slow
+def test_argot_demo_serves_the_playground_on_the_demo_kb_until_ctrl_c(home: Path, tmp_path: Path
+                                                                      ) -> None:
+    env = {**os.environ, "ARGOT_HOME": str(home), "ARGOT_CLIP_MODEL": "none", "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "demo.log"
+    with log.open("w") as said:
+        demo = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", "0", "--no-browser"],
+                                env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=said, text=True)
+    try:
+        assert demo.stdout is not None
+        line = demo.stdout.readline()  # printed once the page is served
+        assert line.startswith("Argot playground: http://127.0.0.1:"), line + log.read_text()
+        with httpx.Client(base_url=line.split()[2], timeout=60) as page:
+            assert "# general" in page.get("/").text
+            assert page.post("/playground/api/ask", json={"text": DEMO_QUESTION}).status_code == 200
+            channel = eventually(lambda: [r for m in page.get("/playground/api/channel").json()["messages"]
+                                          for r in m["replies"]], timeout=60, what="the answer")
+            assert DEMO_ANSWER in channel[0]["blocks"][0]["text"]["text"]
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
+        assert "stopping the playground" in log.read_text()
+    finally:
+        demo.kill()
 
 
 # -- the page in a real browser ---------------------------------------------------------------
