@@ -489,5 +489,10 @@ def test_wait_for_times_out_with_a_clear_error(slack: SlackEmulator) -> None:
         slack.wait_for_messages("general", timeout=0.05)
 
 
-def test_default_signing_secret_is_exported() -> None:
-    assert SIGNING_SECRET and SlackEmulator(seed=False).snapshot()["users"][0]["id"] == "UBOT"
+def test_events_are_signed_with_the_exported_secret_unless_told_otherwise() -> None:
+    with SlackEmulator(request_url="http://127.0.0.1:9/slack/events") as slack:
+        sent = slack.post_user_message(slack.channel_id("general"), slack.user_id("alice"),
+                                       f"<@{BOT_USER_ID}> hi", deliver=False).request
+    assert SignatureVerifier(SIGNING_SECRET).is_valid_request(sent.body, sent.headers)
+    assert not SignatureVerifier(SECRET).is_valid_request(sent.body, sent.headers)
+    assert [user["id"] for user in SlackEmulator(seed=False).snapshot()["users"]] == [BOT_USER_ID]
