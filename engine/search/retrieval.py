@@ -163,8 +163,7 @@ class Searcher:
 
     def ranked_lists(self, query: Query, depth: int) -> list[WeightedRanking]:
         """What the hybrid fuses: dense, BM25 and the extra rankers, with their weights."""
-        vector = self._dense_source()[1].embed_query(query.text)
-        query = replace(query, vector=vector)
+        query = self.embedded(query)
         lists: list[WeightedRanking] = [
             (self.dense(query, depth), self.weights["dense"]),
             (self.lexical.search(query.words, depth, query.channel), self.weights["bm25"])]
@@ -173,11 +172,17 @@ class Searcher:
 
     def dense(self, query: Query, k: int) -> list[RankedChunk]:
         """The k best documents by the cosine of their best chunk."""
-        vectors, embedder = self._dense_source()
-        vector = query.vector if query.vector is not None else embedder.embed_query(query.text)
-        return best_per_document(vectors.nearest(vector, k * CHUNKS_PER_DOC, query.channel), k)
+        vector = self.embedded(query).vector
+        nearest = self._dense_parts()[0].nearest(vector, k * CHUNKS_PER_DOC, query.channel)
+        return best_per_document(nearest, k)
 
-    def _dense_source(self) -> tuple[VectorSource, TextEmbedder]:
+    def embedded(self, query: Query) -> Query:
+        """The query with its vector (embedded once, then carried along)."""
+        if query.vector is not None:
+            return query
+        return replace(query, vector=self._dense_parts()[1].embed_query(query.text))
+
+    def _dense_parts(self) -> tuple[VectorSource, TextEmbedder]:
         if self.vectors is None or self.embedder is None:
             raise ValueError("this searcher has no vectors or embedder: use mode \"bm25\"")
         return self.vectors, self.embedder
