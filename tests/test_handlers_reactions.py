@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -139,10 +140,69 @@ def test_a_thumb_faster_than_the_bots_own_record_of_its_answer_still_counts(aske
     late = "1999.000100"  # a message Slack shows before chat.postMessage returns to the bot
     shown = services.feedback.shown_for(query_of(answers[0]))[0]
     body, event = reaction("reaction_added", "+1", late)
+    client = MessagesClient({late: {"event_type": "argot_answer", "event_payload": {}}})
     recording = threading.Timer(0.5, services.feedback.record_shown,
                                 [replace(shown, rank=9, message_ts=late)])
     recording.start()
-    record_rating(body, event, bolt_context(services), client)
+    record_rating(body, event, bolt_context(services), client).result(timeout=10)
     recording.join()
     assert [(v.doc_id, v.value) for v in services.feedback.votes_for(shown.query_id)] == \
         [(shown.doc_id, 1)]
+
+
+class MessagesClient(RecordingClient):
+    """A client whose conversations.replies finds bot messages with the given metadata."""
+
+    def __init__(self, metadata: dict[str, dict[str, Any] | None]) -> None:
+        super().__init__()
+        self.metadata = metadata
+        self.lookups = 0
+        self.release = threading.Event()
+        self.release.set()
+
+    def conversations_replies(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("conversations.replies", kwargs)
+        self.lookups += 1
+        self.release.wait(10)
+        ts = kwargs["ts"]
+        message = {"ts": ts, "user": "UBOT"}
+        if self.metadata.get(ts):
+            message["metadata"] = self.metadata[ts]
+        return {"ok": True, "messages": [message]}
+
+
+def test_a_reaction_storm_on_bot_messages_that_are_not_answers_holds_no_listener(asked) -> None:
+    """48 thumbs from one person on the bot's help replies: each listener call returns at
+    once, at most two lookups run for that person, and another person's vote counts at once."""
+    services, _, answers = asked
+    client = MessagesClient({})
+    client.release.clear()  # Slack is slow to answer the lookups
+    started = time.monotonic()
+    waits = []
+    for number in range(48):
+        kind = "reaction_added" if number % 2 == 0 else "reaction_removed"
+        body, event = reaction(kind, "+1", f"{3000 + number}.000100", user="USTORM",
+                               event_id=f"EvS{number}")
+        rate = record_rating if kind == "reaction_added" else withdraw_rating
+        waits.append(rate(body, event, bolt_context(services), client))
+    assert time.monotonic() - started < 2
+    assert sum(wait is not None for wait in waits) <= 2
+
+    body, event = reaction("reaction_added", "+1", answers[0]["ts"], user="U7", event_id="EvOK")
+    assert record_rating(body, event, bolt_context(services), client) is None  # known: no wait
+    assert [(v.user, v.value) for v in services.feedback.votes_for(query_of(answers[0]))] == [("U7", 1)]
+
+    client.release.set()
+    for wait in waits:
+        if wait is not None:
+            wait.result(timeout=10)
+    assert client.lookups <= 2
+
+
+def test_a_bot_message_without_answer_metadata_is_not_waited_for(asked) -> None:
+    services, _, _ = asked
+    client = MessagesClient({"4000.000100": None})
+    body, event = reaction("reaction_added", "+1", "4000.000100")
+    started = time.monotonic()
+    record_rating(body, event, bolt_context(services), client).result(timeout=10)
+    assert time.monotonic() - started < 1  # one lookup, no 5-second wait
