@@ -94,7 +94,7 @@ def _wait_for_record(feedback: FeedbackStore, client: WebClient, channel: str, t
                      failed: Callable[[str], Any]) -> None:
     try:
         with reported(failed, "recording a rating"):
-            if not carries_answer_metadata(client, channel, ts):
+            if carries_answer_metadata(client, channel, ts) is False:
                 return
             deadline = time.monotonic() + RECORD_WAIT
             answer = feedback.answer_at(channel, ts)
@@ -110,14 +110,15 @@ def _wait_for_record(feedback: FeedbackStore, client: WebClient, channel: str, t
                 del _waiting[user]
 
 
-def carries_answer_metadata(client: WebClient, channel: str, ts: str) -> bool:
-    """Whether the message at (channel, ts) is one of the bot's answers, by its metadata."""
+def carries_answer_metadata(client: WebClient, channel: str, ts: str) -> bool | None:
+    """Whether the message at (channel, ts) is one of the bot's answers, by its metadata;
+    None when Slack would not say (no history scope there: the wait is still bounded)."""
     try:
         found = client.conversations_replies(channel=channel, ts=ts, oldest=ts, latest=ts,
                                              inclusive=True, limit=2, include_all_metadata=True)
     except Exception as exc:  # noqa: BLE001 - slack_sdk raises several kinds
         log.info("could not read the reacted message %s in %s: %s", ts, channel, exc)
-        return False
+        return None
     for message in found.get("messages") or []:
         if message.get("ts") == ts:
             return (message.get("metadata") or {}).get("event_type") == ANSWER_EVENT
