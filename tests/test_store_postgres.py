@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from engine.feedback import AskedQuestion, FeedbackStore, FeedbackUnavailable, ShownAnswer, Vote
-from tests.servers import Postgres, free_port, postgres  # noqa: F401 - postgres is a fixture
+from tests.servers import Postgres, free_port, postgres, wait_until  # noqa: F401 - postgres is a fixture
 
 
 @pytest.fixture
@@ -38,3 +40,26 @@ def test_a_stopped_server_is_one_clear_line_without_the_password(postgres: Postg
     with pytest.raises(FeedbackUnavailable) as raised:
         FeedbackStore(url)
     assert "is unavailable" in str(raised.value) and "s3cret" not in str(raised.value)
+
+
+def test_one_lease_holder_among_many_at_once_and_an_expired_lease_is_taken(store: FeedbackStore) -> None:
+    import threading
+
+    from engine.leases import Leases
+
+    leases, results = Leases(store), []
+    start = threading.Barrier(8)
+
+    def take(n: int) -> None:
+        start.wait()
+        results.append(leases.acquire("job", f"elsewhere:{n}:x", 0.5)[0])
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+    holder, expires_at = leases.holder("job")
+    wait_until(lambda: time.time() > expires_at, "the lease to expire", timeout=5)
+    assert leases.acquire("job", "latecomer:1:x", 60) == (True, "latecomer:1:x")
