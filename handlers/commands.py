@@ -22,10 +22,11 @@ from handlers.answers import ANSWERS_SHOWN, worth_showing
 from handlers.channels import is_private
 from handlers.context import services_in
 from handlers.failures import reported
+from handlers.indexing import INDEX_USAGE, index_from_command
 
 log = logging.getLogger("argot.handlers")
 
-SUBCOMMANDS = ("define", "help")
+SUBCOMMANDS = ("define", "help", "index")
 DEFINE_USAGE = "Usage: `/argot define TERM: DEFINITION`, e.g. `/argot define GTQ: the golden ticket queue`."
 
 
@@ -51,6 +52,9 @@ def parse(text: str) -> Parsed:
         if not colon or not term.strip() or not definition.strip():
             return Parsed("usage", problem=DEFINE_USAGE)
         return Parsed("define", term=term.strip(), definition=definition.strip())
+    if lowered == "index":
+        return Parsed("index", question=rest.strip()) if rest.strip() else Parsed(
+            "usage", problem=INDEX_USAGE)
     if lowered.startswith("-") or difflib.get_close_matches(lowered, SUBCOMMANDS, n=1, cutoff=0.8):
         return Parsed("usage", problem=f"I don't know the sub-command `{blocks.escape(word)}`.")
     return Parsed("ask", question=text)
@@ -75,6 +79,8 @@ def run(command: dict[str, Any], context: BoltContext, client: WebClient, respon
         ask(command, parsed.question, context, respond)
     elif parsed.action == "define":
         add_definition(command, parsed, context, client, respond)
+    elif parsed.action == "index":
+        index_from_command(command, parsed.question, context, client, respond)
 
 
 def ask(command: dict[str, Any], text: str, context: BoltContext, respond: Any) -> None:

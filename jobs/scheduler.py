@@ -49,6 +49,9 @@ class LearningScheduler(BackgroundScheduler):
     def start(self, paused: bool = False) -> None:  # type: ignore[override]
         super().start(paused=True)
         ensure_job(self, self.services)
+        from jobs.channels import ensure_surface_jobs
+
+        ensure_surface_jobs(self, self.services)
         if not paused:
             self.resume()
 

@@ -14,6 +14,13 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     from bot.knowledge import ingest
     from engine.knowledge.sources import collect
 
+    if any(target.startswith("slack://") for target in args.targets):
+        from bot.channelindex import cli_ingest
+
+        if not all(target.startswith("slack://") for target in args.targets):
+            say("error: give slack://CHANNEL targets on their own, apart from files and URLs")
+            return 2
+        return cli_ingest(args.targets, services, say)
     collected = collect(args.targets)
     for error in collected.errors:
         say(f"error: {error}")
@@ -87,8 +94,9 @@ def print_hits(hits: list) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    ingest = sub.add_parser("ingest", help="add folders, files and URLs to the index")
-    ingest.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
+    ingest = sub.add_parser("ingest", help="add folders, files, URLs and Slack channels "
+                            "(slack://CHANNEL_ID) to the index")
+    ingest.add_argument("targets", nargs="+", metavar="PATH_URL_OR_CHANNEL")
     ingest.set_defaults(run=cmd_ingest)
 
     forget = sub.add_parser("forget", help="remove one document and all its chunks")
