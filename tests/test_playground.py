@@ -234,7 +234,7 @@ def test_a_slash_command_on_the_page_answers_only_its_author(page: httpx.Client,
 
 def test_learn_now_runs_a_cycle_and_shows_its_report_and_star_map(page: httpx.Client,
                                                                   playground: Playground) -> None:
-    started = page.post("/playground/api/learn")
+    started = page.post("/playground/api/learn", json={})
     assert started.status_code == 202 and started.json()["state"] == "running"
     state = playground.learning.wait(10)
     assert state["state"] == "done" and state["report"]["decision"] == "rejected"
@@ -248,7 +248,7 @@ def test_learn_now_says_so_when_learning_is_not_built(services: Services,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.playground.learning.learning_cycle", lambda *args: None)
     with Playground(services) as playground, httpx.Client(base_url=playground.url) as page:
-        state = page.post("/playground/api/learn").json()
+        state = page.post("/playground/api/learn", json={}).json()
         assert state["state"] == "unavailable" and state["message"] == NOT_BUILT
         assert page.get("/playground/learning/star-map.png").status_code == 404
 

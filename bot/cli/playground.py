@@ -22,7 +22,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
 
     # "learn now" is waited for: train with every core (the cycle runs on idle CPU time only).
     os.environ.setdefault(TRAIN_THREADS_ENV, str(os.cpu_count() or 1))
-    services = Services(demo_settings(services.settings))
+    services = Services(demo_settings(services.settings, own_home=not args.in_home))
     say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
     report = load_demo(services, say)
     say(f"demo knowledge base: {report.summary()}")
@@ -51,4 +51,7 @@ def register(sub: Any) -> None:
     demo.add_argument("--port", type=int, default=DEFAULT_PORT,
                       help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     demo.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    demo.add_argument("--in-home", action="store_true",
+                      help="use ARGOT_HOME and DATABASE_URL themselves, not the demo's own "
+                           "home ($ARGOT_HOME/demo)")
     demo.set_defaults(run=cmd_demo)

@@ -44,10 +44,19 @@ def shown_path(path: Path) -> str:
     return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
-def demo_settings(settings: Settings) -> Settings:
-    """The demo's learning gate judges candidates on the demo's own evaluation questions
-    (unless ARGOT_GOLD_QUERIES names others): a newcomer's few ratings are too few to
-    hold some out."""
+def demo_settings(settings: Settings, *, own_home: bool = True) -> Settings:
+    """The settings `argot demo` runs on.
+
+    The demo keeps to a home of its own, `$ARGOT_HOME/demo` (its own embedded index,
+    SQLite database and model registry, whatever DATABASE_URL and CHROMA_HOST say), so
+    its documents and any model "learn now" promotes never land in a real index;
+    `own_home=False` (`argot demo --in-home`) runs it on the configured home instead.
+    Its learning gate judges candidates on the demo's own evaluation questions (unless
+    ARGOT_GOLD_QUERIES names others): a newcomer's few ratings are too few to hold some out.
+    """
+    if own_home:
+        settings = replace(settings, home=settings.home / "demo", database_url=None,
+                           chroma_host=None, ops_channel=None)
     if settings.gold_queries is None:
         return replace(settings, gold_queries=QUESTIONS)
     return settings

@@ -9,6 +9,11 @@ so the bot hears it as a signed Slack event:
 - upload  → `add_file` + `post_user_message(files=[…])`;
 - learn   → a learning cycle in the background (learning.py).
 
+Only the page itself may drive it: every route answers only to its own Host
+(`127.0.0.1:PORT` or `localhost:PORT`, so a DNS-rebound name gets 403), every action
+refuses another site's Origin (403) and any body but JSON (or, for uploads, an image
+type: 415), so a web page the visitor opens elsewhere cannot post as them.
+
 The page reads the channel by long-polling `GET /playground/api/channel?since=VERSION`,
 which answers as soon as the emulator's workspace changes (or after POLL_SECONDS).
 """
@@ -56,16 +61,40 @@ class PageRoutes:
         return self.playground.slack
 
     def install(self, slack: SlackEmulator) -> None:
-        slack.add_route("GET", "/", self.index)
-        slack.add_route("GET", STATIC, self.static)
-        slack.add_route("GET", API + "channel", self.channel)
-        slack.add_route("POST", API + "ask", guarded(self.ask))
-        slack.add_route("POST", API + "react", guarded(self.react))
-        slack.add_route("POST", API + "upload", guarded(self.upload))
-        slack.add_route("GET", API + "learn", self.learning_state)
-        slack.add_route("POST", API + "learn", self.learn)
-        slack.add_route("GET", STAR_MAP, self.star_map)
-        slack.add_route("GET", FILES_PATH, self.file)
+        own = self.own_site
+        slack.add_route("GET", "/", own(self.index))
+        slack.add_route("GET", STATIC, own(self.static))
+        slack.add_route("GET", API + "channel", own(self.channel))
+        slack.add_route("POST", API + "ask", own(guarded(self.ask), body="json"))
+        slack.add_route("POST", API + "react", own(guarded(self.react), body="json"))
+        slack.add_route("POST", API + "upload", own(guarded(self.upload), body="image"))
+        slack.add_route("GET", API + "learn", own(self.learning_state))
+        slack.add_route("POST", API + "learn", own(self.learn, body="json"))
+        slack.add_route("GET", STAR_MAP, own(self.star_map))
+        slack.add_route("GET", FILES_PATH, own(self.file))
+
+    def own_site(self, route: Route, body: str | None = None) -> Route:
+        """`route`, answering only the page's own Host and Origin, with `body` ("json",
+        "image") the one content type accepted."""
+
+        def checked(request: HttpRequest) -> HttpResponse:
+            port = self.slack.server.port
+            hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+            if (request.header("host") or "").lower() not in hosts:
+                return problem(f"The playground answers only at http://127.0.0.1:{port}/.", 403)
+            origin = request.header("origin")
+            if request.method != "GET" and (
+                    (origin is not None and origin.lower() not in {f"http://{h}" for h in hosts})
+                    or request.header("sec-fetch-site") == "cross-site"):
+                return problem("Only the playground's own page can do that.", 403)
+            kind = (request.header("content-type") or "").split(";")[0].strip().lower()
+            if body == "json" and kind != "application/json":
+                return problem("Send JSON (Content-Type: application/json).", 415)
+            if body == "image" and not kind.startswith("image/"):
+                return problem("Only images can be uploaded here (PNG, JPEG, WebP, GIF).", 415)
+            return route(request)
+
+        return checked
 
     # -- the page ----------------------------------------------------------------------------
 
@@ -131,8 +160,6 @@ class PageRoutes:
         """The raw image as the body; `?name=` its file name, `?text=` a comment."""
         name = re.sub(r"[^\w.\- ]", "_", request.query.get("name") or "image.png")[:100]
         mimetype = (request.header("content-type") or "").split(";")[0].strip().lower()
-        if not mimetype.startswith("image/"):
-            mimetype = mimetypes.guess_type(name)[0] or ""
         if not mimetype.startswith("image/"):
             return problem("Only images can be uploaded here (PNG, JPEG, WebP, GIF).", 415)
         if not request.body:

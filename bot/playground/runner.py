@@ -2,17 +2,19 @@
 
 The Bolt app is built exactly as `argot serve --http` builds it (`bot.app.build_app`);
 only the three Slack settings change: the emulator's bot token and signing secret, and
-its Web API URL. The emulator serves the page on its own port, so one URL is all a
-newcomer needs.
+its Web API URL. The token and the secret are drawn at random for each run, so no other
+program on the machine (or web page in the browser) can post as the bot or send it
+events. The emulator serves the page on its own port, so one URL is all a newcomer needs.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.app import build_app
-from bot.playground.emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator
+from bot.playground.emulator import SlackEmulator
 from bot.playground.learning import LearningRuns
 from bot.playground.page import PageRoutes
 from bot.serving import HttpBot
@@ -42,7 +44,10 @@ class Playground:
     def __init__(self, services: Services, *, port: int = 0,
                  learning: LearningRuns | None = None) -> None:
         self.services = services
-        self.slack = SlackEmulator(port=port)
+        self.bot_token = f"xoxb-playground-{secrets.token_urlsafe(24)}"
+        self.signing_secret = secrets.token_hex(32)
+        self.slack = SlackEmulator(port=port, bot_token=self.bot_token,
+                                   signing_secret=self.signing_secret)
         self.app: App | None = None
         self.learning = learning or LearningRuns(services, client=lambda: self.app and self.app.client)
         self.http: HttpBot | None = None
@@ -69,15 +74,15 @@ class Playground:
         # The services are this bot's for the playground's life; handlers read the Slack
         # settings from them too (the image handler downloads only from SLACK_API_URL's host).
         self.services.settings = replace(
-            self.services.settings, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=self.slack.api_url)
+            self.services.settings, slack_bot_token=self.bot_token,
+            slack_signing_secret=self.signing_secret, slack_api_url=self.slack.api_url)
         try:
             self.app = build_app(self.services.settings, self.services)
             self.http = HttpBot(self.app, host="127.0.0.1", port=0).start()
         except BaseException:
             self.slack.stop()
             raise
-        self.slack.connect(self.http.events_url, SIGNING_SECRET)
+        self.slack.connect(self.http.events_url, self.signing_secret)
         return self
 
     def stop(self) -> None:

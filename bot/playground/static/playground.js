@@ -261,7 +261,7 @@ function react(ts, name) {
 async function upload(file) {
   const input = $("message-input");
   const query = new URLSearchParams({ name: file.name, text: input.value.trim() });
-  const answer = await post("upload?" + query, file, { "Content-Type": file.type || "application/octet-stream" });
+  const answer = await post("upload?" + query, file, { "Content-Type": file.type || "image/png" });
   if (answer) input.value = "";
   if (answer && answer.note) showNote(answer.note);
 }
@@ -359,7 +359,8 @@ async function refreshLearning() {
 
 function setUpLearning() {
   $("learn-now").addEventListener("click", async () => {
-    const response = await fetch(API + "learn", { method: "POST" });
+    const response = await fetch(API + "learn", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
     const state = await response.json();
     renderLearning(state);
     if (state.state === "running") setTimeout(refreshLearning, 1000);
