@@ -1,0 +1,61 @@
+"""The jargon benchmark's markdown: per corpus, the rows in hybrid and dense, the rounds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+METRICS = (("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"), ("recall@1", "R@1"))
+PHASES = ("collect", "mining", "training", "evaluation", "gate", "reembed", "switch", "report")
+
+
+def figures(row: dict[str, Any], mode: str) -> dict[str, dict[str, float]]:
+    return row["metrics"].get(mode) or row["metrics"].get("bm25") or {}
+
+
+def rows_table(corpus: dict[str, Any], mode: str) -> list[str]:
+    head = " | ".join(f"{s} {label}" for s in ("slang", "plain") for _, label in METRICS)
+    lines = [f"| {mode} | {head} | slang MRR@10 vs base |", "|---|" + "---:|" * 7]
+    base = next(r for r in corpus["rows"] if r["name"].startswith("base"))
+    base_mrr = figures(base, mode)["slang"]["mrr@10"]
+    for row in corpus["rows"]:
+        found = figures(row, mode)
+        cells = [f"{found[s][key]:.3f}" for s in ("slang", "plain") for key, _ in METRICS]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) +
+                     f" | {found['slang']['mrr@10'] - base_mrr:+.3f} |")
+    return lines
+
+
+def rounds_table(corpus: dict[str, Any]) -> list[str]:
+    lines = ["| round | asked | 👍 best | 👍 alternative | no positive | decision | pairs | hard negatives | "
+             "steps (epochs) | cycle held-out | cycle s | " + " | ".join(PHASES) + " |",
+             "|---|" + "---:|" * 4 + "---|" + "---:|" * (5 + len(PHASES))]
+    for r in corpus["rounds"]:
+        cycle, o = r["cycle"], r["outcomes"]
+        training = cycle.get("training") or {}
+        phases = cycle.get("phases") or {}
+        held = (cycle.get("ratings") or {}).get("held_out_questions", "-")
+        lines.append(
+            f"| {r['round']} | {r['asked']} | {o['best']} | {o['alternative']} | {o['none']} | "
+            f"{cycle['decision']} | {cycle.get('pairs', 0)} | {cycle.get('hard_negatives', 0)} | "
+            f"{training.get('steps', '-')} ({training.get('epochs', '-')}) | {held} | "
+            f"{cycle.get('seconds') or 0:.0f} | " + " | ".join(f"{phases.get(p, 0):.0f}" for p in PHASES)
+            + " |")
+    return lines
+
+
+def markdown(result: dict[str, Any]) -> str:
+    out = [f"Jargon benchmark ({result.get('command') or 'full'}), {result['started']}, "
+           f"{result.get('seconds', 0):.0f} s, load average {result.get('load_average')}"]
+    if result.get("levers"):
+        out.append(f"Settings: {result['levers']}")
+    for corpus in result["corpora"]:
+        out += ["", f"### {corpus['corpus']}: {corpus['documents']} documents ({corpus['chunks']} chunks), "
+                f"{len(corpus['slang_terms'])} slang terms, {corpus['held_out']} held-out questions, "
+                f"rated per round {corpus['rated_per_round']} (+ a re-ask each where one applies)", ""]
+        for mode in ("hybrid", "dense"):
+            out += rows_table(corpus, mode) + [""]
+        out += rounds_table(corpus)
+        for name, info in corpus["anchors"].items():
+            out.append(f"\n{name}: {info['pairs']} pairs, {info['steps']} steps, {info['epochs']} epochs, "
+                       f"{info['seconds']:.0f} s (training {info['training_seconds']:.0f} s)")
+    return "\n".join(out) + "\n"
