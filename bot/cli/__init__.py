@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.cli import db, evaluation, knowledge, learning, playground, slack
 from bot.cli.common import say
+from bot.home import keep_private
 from engine.errors import ArgotError
 
 MODULES = [knowledge, slack, evaluation, learning, playground, db]
@@ -36,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.settings import Settings
 
     try:
-        services = Services(Settings.load())
+        settings = Settings.load()
+        keep_private(settings.home)
+        services = Services(settings)
         return int(args.run(args, services))
     except ArgotError as exc:
         say(f"error: {exc}")
