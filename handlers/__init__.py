@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from handlers import commands, images, questions, reactions, rightpage, shortcuts
+from handlers import commands, home, images, questions, reactions, rightpage, shortcuts
 
-SURFACES = [rightpage, questions, images, reactions, commands, shortcuts]
+SURFACES = [rightpage, questions, images, reactions, commands, shortcuts, home]
 """In order: Bolt runs the first listener that matches, so a reply in a thread that awaits
 its right page (handlers/rightpage.py) is taken before it could be read as a question."""
 

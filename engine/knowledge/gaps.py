@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import select
 
 from engine.schema import questions, shown, votes
+from engine.types import Document
 
 TOPIC_SIMILARITY = 0.55
 """Cosine similarity to a topic's centre above which a question joins the topic."""
@@ -165,3 +166,27 @@ def label(group: Sequence[Gap], channels: set[str] | None = None) -> str:
     if counts:
         return counts.most_common(1)[0][0]
     return " ".join(group[0].text.split()[:5])
+
+
+MAX_ANSWER_CHARS = 3000
+
+
+def answer_document(question: str, definition: str, *, query_id: str, author: str,
+                    channel: str, private: bool) -> Document:
+    """The document for an answer typed into the Home tab's form: titled by the question,
+    credited to its author, visible only where the question was asked if that is private.
+
+    Raises:
+        ValueError: the answer is empty or longer than MAX_ANSWER_CHARS (the message says so).
+    """
+    definition = definition.strip()
+    if not definition:
+        raise ValueError("Type the answer, or give the link of the page that has it.")
+    if len(definition) > MAX_ANSWER_CHARS:
+        raise ValueError(f"The answer is longer than {MAX_ANSWER_CHARS:,} characters; link to a "
+                         "page instead.")
+    title = " ".join(question.split())[:120]
+    return Document(doc_id=f"answers/{query_id}", title=title, text=f"{title}\n\n{definition}",
+                    source=f"answered by <@{author}>",
+                    metadata={"kind": "answer", "author": author, "question": query_id},
+                    channels=(channel,) if private else None)
