@@ -143,10 +143,9 @@ def record_answer(body: dict[str, Any], view: dict[str, Any], context: BoltConte
     """Lazy listener: store the answer as the question's positive and tell the person."""
     services = services_in(context)
     user = body["user"]["id"]
-    dm = client.conversations_open(users=user)["channel"]["id"]
 
-    def tell(text: str) -> None:
-        client.chat_postMessage(channel=dm, text=text)
+    def tell(text: str) -> None:  # a user id as channel: the app's DM with that person
+        client.chat_postMessage(channel=user, text=text)
 
     with reported(tell, "recording an answer from the Home tab"):
         question = services.feedback.question(view.get("private_metadata", ""))

@@ -46,8 +46,23 @@ def test_manifest_declares_exactly_the_events_and_command_the_handlers_use() -> 
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     source = "\n".join(p.read_text() for p in (REPO / "handlers").glob("*.py"))
     listened = set(re.findall(r'app\.event\("([^"]+)"', source))
-    assert {"message" if e == "message.im" else e for e in events} == listened
+    assert {"message" if e.startswith("message.") else e for e in events} == listened
     assert commands == set(re.findall(r'app\.command\("([^"]+)"', source))
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "im:history", "chat:write", "commands", "reactions:read",
             "channels:read", "groups:read"} <= scopes
+
+
+def test_manifest_has_the_shortcut_the_home_tab_and_only_the_scopes_they_need() -> None:
+    manifest = yaml.safe_load((REPO / "bot" / "manifest.yml").read_text())
+    features = manifest["features"]
+    assert features["app_home"]["home_tab_enabled"] is True
+    [save] = features["shortcuts"]
+    assert (save["type"], save["callback_id"], save["name"]) == ("message", "argot_save", "Save to Argot")
+    source = (REPO / "handlers" / "shortcuts.py").read_text()
+    assert f'CALLBACK_ID = "{save["callback_id"]}"' in source
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"app_mentions:read", "im:history", "channels:history", "groups:history",
+                      "chat:write", "commands", "reactions:read", "channels:read", "groups:read",
+                      "files:read", "files:write"}

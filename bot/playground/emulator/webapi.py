@@ -66,7 +66,9 @@ def auth_test(ws: Workspace, p: Params) -> dict[str, Any]:
 
 
 def chat_post_message(ws: Workspace, p: Params) -> dict[str, Any]:
-    channel = ws.resolve_channel(p.need("channel", "channel_not_found"))
+    target = p.need("channel", "channel_not_found")
+    # A user id posts in the bot's DM with that person (the app's Messages tab), as in Slack.
+    channel = ws.dm(target) if target in ws.users else ws.resolve_channel(target)
     text = p.text("text", "") or ""
     content = _content(p)
     if not text and not content["blocks"] and not content["attachments"]:
