@@ -47,7 +47,7 @@ def percentile(values: list[float], q: float) -> float:
 def build_big_index(embedder: SentenceTransformerEmbedder, target: int) -> ChunkIndex:
     """The shared corpus, copied with jittered vectors until it holds `target` chunks."""
     home = CACHE / f"big-{target}"
-    index = ChunkIndex(make_client(home), embedder.version)
+    index = ChunkIndex(make_client(home), embedder.model_id)
     if index.count() >= target:
         print(f"reusing {index.count()} chunks in {home}", file=sys.stderr)
         return index

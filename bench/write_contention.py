@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from bench.sampling import for_seconds, sample, summary_ms  # noqa: E402
-from engine.index import ChunkIndex, indexed_versions, make_client  # noqa: E402
+from engine.index import ChunkIndex, indexed_collections, make_client  # noqa: E402
 
 WORK = Path(__file__).resolve().parent / ".cache" / "contention"
 BASE_HOME = Path(__file__).resolve().parent / ".cache" / "learning" / "base-home"
@@ -44,7 +44,7 @@ def writer(home: str, block: int, started: Any, result: Any) -> None:
     from engine.learning.mining import ActiveCorpus
 
     client = make_client(Path(home))
-    active = ChunkIndex(client, indexed_versions(client)[0])
+    active = ChunkIndex(client, indexed_collections(client)[0])
     corpus = ActiveCorpus.from_index(active)
     promotion.WRITE_BLOCK = block
     started.set()
@@ -58,7 +58,7 @@ def measure(block: int, idle_seconds: float) -> dict[str, Any]:
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(BASE_HOME, home)
     client = make_client(home)
-    active = ChunkIndex(client, indexed_versions(client)[0])
+    active = ChunkIndex(client, indexed_collections(client)[0])
     rng = np.random.default_rng(block)
     probes = rng.standard_normal((64, 384)).astype(np.float32)
     counter = iter(range(10**9))

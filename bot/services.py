@@ -67,24 +67,29 @@ class Services:
         return self.registry.active()
 
     def embedder(self, version: ModelVersion | None = None) -> TextEmbedder:
-        """The text embedder of a model version (the active one by default), loaded once."""
+        """The text embedder of a model version (the active one by default), loaded once.
+
+        A fine-tuned version's embedder has the version's registry name as `model_id`, so
+        its collection is keyed by that name (engine/learning/promotion.py relies on it);
+        the base model's `model_id` is derived from ARGOT_MODEL and its prompts."""
         from engine.embedders import build_text_embedder
 
         version = version or self.active_version()
         with self._lock:
-            if version.version not in self._embedders:
-                if version.version == BASE:
+            if version.name not in self._embedders:
+                if version.name == BASE:
                     embedder = build_text_embedder(self.settings.model, show_progress=True)
                 else:
-                    embedder = build_text_embedder(version.path, version=version.version,
+                    embedder = build_text_embedder(version.path, model_id=version.name,
                                                    show_progress=True)
-                self._embedders[version.version] = embedder
-            return self._embedders[version.version]
+                self._embedders[version.name] = embedder
+            return self._embedders[version.name]
 
     def index(self, version: ModelVersion | None = None) -> ChunkIndex:
+        """The collection of a model version (the active one by default)."""
         from engine.index import ChunkIndex
 
-        return ChunkIndex(self.chroma, self.embedder(version).version)
+        return ChunkIndex(self.chroma, self.embedder(version).model_id)
 
     def retriever(self, version: ModelVersion | None = None) -> Retriever:
         """The retriever for `version`, or for whichever version is active now. A caller
@@ -94,10 +99,10 @@ class Services:
 
         version = version or self.active_version()
         with self._lock:
-            if version.version not in self._retrievers:
-                self._retrievers[version.version] = Retriever(
+            if version.name not in self._retrievers:
+                self._retrievers[version.name] = Retriever(
                     self.index(version), self.embedder(version), self.settings.retrieval)  # type: ignore[arg-type]
-            return self._retrievers[version.version]
+            return self._retrievers[version.name]
 
     def ingestor(self) -> Ingestor:
         from engine.knowledge.ingest import Ingestor

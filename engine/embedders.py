@@ -57,8 +57,8 @@ def slug(name: str, limit: int = 40) -> str:
 class TextEmbedder(ABC):
     """Turns texts into normalised vectors. Subclasses implement `embed_batch` only."""
 
-    version: str
-    """Stable identity: the same model and prompts always give the same version."""
+    model_id: str
+    """Stable identity."""
 
     @property
     @abstractmethod
@@ -98,7 +98,7 @@ class SentenceTransformerEmbedder(TextEmbedder):
         self,
         name_or_path: str | None = None,
         *,
-        version: str | None = None,
+        model_id: str | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
         batch_size: int = 64,
@@ -116,11 +116,11 @@ class SentenceTransformerEmbedder(TextEmbedder):
         family = next((p for key, p in FAMILY_PROMPTS.items() if key in self.name_or_path.lower()),
                       ("", ""))
         self._family_prompts = family
-        if version is None:
+        if model_id is None:
             label = "all-MiniLM-L6-v2" if name_or_path is None else Path(self.name_or_path).name
             identity = f"{requested}|{self.query_prompt}|{self.document_prompt}"
-            version = f"{slug(label)}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
-        self.version = version
+            model_id = f"{slug(label)}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+        self.model_id = model_id
 
     @property
     def query_prompt(self) -> str:
@@ -218,7 +218,7 @@ class OpenAIEmbedder(TextEmbedder):
         self._http = httpx.Client(base_url=self.base_url, headers=headers,
                                   timeout=timeout_seconds)
         identity = f"{self.base_url}|{model}|{dimensions}"
-        self.version = f"openai-{slug(model)}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+        self.model_id = f"openai-{slug(model)}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
 
     @property
     def dimension(self) -> int:
@@ -261,9 +261,9 @@ class OpenAIEmbedder(TextEmbedder):
                                 f"embeddings response: {response.text[:200]}") from exc
 
 
-def build_text_embedder(name: str | None, *, version: str | None = None,
+def build_text_embedder(name: str | None, *, model_id: str | None = None,
                         show_progress: bool = False) -> TextEmbedder:
     """`openai:MODEL` picks the endpoint; anything else is a sentence-transformers model."""
     if name and name.startswith("openai:"):
         return OpenAIEmbedder(name.removeprefix("openai:"))
-    return SentenceTransformerEmbedder(name or None, version=version, show_progress=show_progress)
+    return SentenceTransformerEmbedder(name or None, model_id=model_id, show_progress=show_progress)

@@ -1,8 +1,9 @@
 """The vector index over Chroma: the only module that imports chromadb.
 
-Each embedding-model version gets its own collection (cosine space), because the
-distance function and the model are fixed for a collection's life; that is also what
-lets a new model be embedded beside the old one and switched to without downtime.
+Each embedding model gets its own *collection* (cosine space), keyed by the embedder's
+`model_id`, because the distance function and the model are fixed for a collection's
+life; that is also what lets a new model be embedded beside the old one and switched to
+without downtime. The Chroma collection itself is named `<prefix><collection>`.
 
 Chunks carry their document's id, title, source, url, heading, position and content
 hash, plus visibility: `public` or one `ch.<CHANNEL>` flag per channel allowed.
@@ -47,12 +48,13 @@ def make_client(home: Path, host: str | None = None, port: int | None = None) ->
                                "or that the server is running.") from exc
 
 
-def collection_name(version: str, prefix: str = COLLECTION_PREFIX) -> str:
-    return f"{prefix}{version}"[:63].rstrip("-._")
+def chroma_name(collection: str, prefix: str = COLLECTION_PREFIX) -> str:
+    """The Chroma collection's name for a collection key (Chroma allows 63 characters)."""
+    return f"{prefix}{collection}"[:63].rstrip("-._")
 
 
-def indexed_versions(client: Any) -> list[str]:
-    """The versions that have a collection (names cut at 63 characters stay cut)."""
+def indexed_collections(client: Any) -> list[str]:
+    """The collection keys of the text index (names cut at 63 characters stay cut)."""
     names = [getattr(c, "name", c) for c in client.list_collections()]
     return sorted(n.removeprefix(COLLECTION_PREFIX) for n in names if n.startswith(COLLECTION_PREFIX))
 
@@ -78,19 +80,19 @@ def is_visible(metadata: dict[str, Any], channel: str | None) -> bool:
 
 
 class ChunkIndex:
-    """One model version's collection of chunks. Callers pass their own vectors."""
+    """One model's collection of chunks. Callers pass their own vectors."""
 
-    def __init__(self, client: Any, version: str, prefix: str = COLLECTION_PREFIX) -> None:
-        """`prefix` keeps other kinds of entries (images, CLIP texts) in collections of
-        their own, named `<prefix><version>`."""
+    def __init__(self, client: Any, collection: str, prefix: str = COLLECTION_PREFIX) -> None:
+        """`collection` is the key (an embedder's `model_id`); `prefix` keeps other kinds
+        of entries (images, CLIP texts) in Chroma collections of their own."""
         self.client = client
-        self.version = version
-        self.name = collection_name(version, prefix)
+        self.collection = collection
+        self.chroma_name = chroma_name(collection, prefix)
         try:
             self._collection = client.get_or_create_collection(
-                self.name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+                self.chroma_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
         except Exception as exc:
-            raise IndexUnavailable(f"Cannot open collection {self.name}: {exc}") from exc
+            raise IndexUnavailable(f"Cannot open collection {self.chroma_name}: {exc}") from exc
         self._batch = max(1, min(int(client.get_max_batch_size()), 5000))
 
     # -- writing -------------------------------------------------------------------
@@ -135,7 +137,7 @@ class ChunkIndex:
 
     def copy_from(self, chunks: Sequence[tuple[Chunk, dict[str, Any]]], vectors: np.ndarray,
                   *, bump: bool = True) -> None:
-        """Write chunks with metadata taken as-is from another version's collection.
+        """Write chunks with metadata taken as-is from another model's collection.
 
         `bump=False` leaves the generation alone (a caller writing many blocks bumps once)."""
         for start in range(0, len(chunks), self._batch):
@@ -158,9 +160,9 @@ class ChunkIndex:
 
     def drop(self) -> None:
         try:
-            self.client.delete_collection(self.name)
+            self.client.delete_collection(self.chroma_name)
         except Exception as exc:  # already gone is fine
-            log.debug("dropping %s: %s", self.name, exc)
+            log.debug("dropping %s: %s", self.chroma_name, exc)
 
     # -- reading -------------------------------------------------------------------
 
@@ -234,7 +236,7 @@ class ChunkIndex:
 
     def fresh_generation(self) -> int:
         """The generation as stored now, seeing writes made by other processes."""
-        self._collection = self.client.get_collection(self.name, embedding_function=None)
+        self._collection = self.client.get_collection(self.chroma_name, embedding_function=None)
         return self.generation()
 
     def bump_generation(self) -> None:

@@ -1,12 +1,14 @@
 """The model registry: every fine-tuned version on disk, exactly one of them active.
 
 Layout under `root` (ARGOT_HOME/models):
-    registry.json        {"active": VERSION, "previous": [...], "versions": {...}}
+    registry.json        {"active": NAME, "history": [NAME, ...], "versions": {NAME: {...}}}
     ft0001/ ft0002/ ...  saved sentence-transformers models
 
-`base` is the configured ARGOT_MODEL itself. The active version is switched by writing
-registry.json to a temporary file and renaming it over the old one, so a reader sees
-either the old or the new state, never half of one.
+A version is known by its registry *name*: `base` is the configured ARGOT_MODEL itself,
+`ft0001`, `ft0002`... are fine-tuned ones. A fine-tuned version's embedder has its name as
+`model_id`, so its collection in the index is keyed by the same name (`bot.services`).
+The active version is switched by writing registry.json to a temporary file and renaming
+it over the old one, so a reader sees either the old or the new state, never half of one.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class RegistryError(ArgotError):
 class ModelVersion:
     """One model Argot can answer with. `path` is None for the base model."""
 
-    version: str
+    name: str
+    """The registry name: "base", "ft0001"..."""
     path: str | None = None
     parent: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -62,22 +65,32 @@ class ModelRegistry:
     def active(self) -> ModelVersion:
         return self.get(self._state()["active"])
 
-    def get(self, version: str) -> ModelVersion:
-        if version == BASE:
+    def get(self, name: str) -> ModelVersion:
+        if name == BASE:
             return ModelVersion(BASE, created_at=0.0, note="the configured ARGOT_MODEL")
         versions = self._state()["versions"]
-        if version not in versions:
+        if name not in versions:
             known = ", ".join([BASE, *versions]) or BASE
-            raise RegistryError(f"No model version {version!r}; known: {known}")
-        return ModelVersion(**versions[version])
+            raise RegistryError(f"No model version {name!r}; known: {known}. "
+                                "`argot models` lists them.")
+        return from_row(versions[name])
 
     def versions(self) -> list[ModelVersion]:
         state = self._state()
-        return [self.get(BASE), *(ModelVersion(**row) for row in state["versions"].values())]
+        return [self.get(BASE), *(from_row(row) for row in state["versions"].values())]
 
     def history(self) -> list[str]:
-        """Versions that were active before, newest last."""
+        """Names of the versions that were active before, newest last."""
         return list(self._state()["history"])
+
+    def previous(self) -> str:
+        """The name a plain rollback goes back to: the last one active before the current."""
+        state = self._state()
+        history = [name for name in state["history"] if name != state["active"]]
+        if not history:
+            raise RegistryError(f"Nothing to roll back to: no version was active before "
+                                f"{state['active']}")
+        return history[-1]
 
     # -- writing ---------------------------------------------------------------------
 
@@ -94,16 +107,19 @@ class ModelRegistry:
 
     def register(self, version: ModelVersion) -> ModelVersion:
         state = self._fresh_state()
-        state["versions"][version.version] = asdict(version)
+        state["versions"][version.name] = asdict(version)
         self._write(state)
         return version
 
-    def promote(self, version: str) -> ModelVersion:
+    def promote(self, name: str) -> ModelVersion:
+        """Make a known version active; the one active until now goes to the history.
+
+        This is the bare registry switch: `engine.learning.promotion.rollback` brings the
+        version's collection up to date before calling it."""
         state = self._fresh_state()
-        chosen = self.get(version)
-        if state["active"] != version:
-            state["history"] = [*state["history"], state["active"]][-20:]
-            state["active"] = version
+        chosen = self.get(name)
+        if state["active"] != name:
+            activate(state, name)
             self._write(state)
         return chosen
 
@@ -111,20 +127,19 @@ class ModelRegistry:
         """Register a version and make it active in one atomic write: a crash leaves
         either the old state or the new one, never a registered-but-unswitched half."""
         state = self._fresh_state()
-        state["versions"][version.version] = asdict(version)
-        if state["active"] != version.version:
-            state["history"] = [*state["history"], state["active"]][-20:]
-            state["active"] = version.version
+        state["versions"][version.name] = asdict(version)
+        if state["active"] != version.name:
+            activate(state, version.name)
         self._write(state)
         return version
 
-    def forget(self, version: str) -> None:
+    def forget(self, name: str) -> None:
         """Drop a version that is not active from the registry (its files are the caller's)."""
         state = self._fresh_state()
-        if version == state["active"]:
-            raise RegistryError(f"{version} is active; roll back before removing it")
-        state["versions"].pop(version, None)
-        state["history"] = [v for v in state["history"] if v != version]
+        if name == state["active"]:
+            raise RegistryError(f"{name} is active; roll back before removing it")
+        state["versions"].pop(name, None)
+        state["history"] = [v for v in state["history"] if v != name]
         self._write(state)
 
     def unregistered_dirs(self) -> list[Path]:
@@ -142,21 +157,6 @@ class ModelRegistry:
         cutoff = time.time() - older_than
         return [p for p in self.root.glob(".registry-*.json") if p.stat().st_mtime < cutoff]
 
-    def rollback(self, version: str | None = None) -> ModelVersion:
-        """Back to `version`, or to the one that was active before the current one."""
-        state = self._fresh_state()
-        if version is None:
-            history = [v for v in state["history"] if v != state["active"]]
-            if not history:
-                raise RegistryError("Nothing to roll back to: no version was active before "
-                                    f"{state['active']}")
-            version = history[-1]
-        self.get(version)
-        state["history"] = [v for v in state["history"] if v != version] + [state["active"]]
-        state["active"] = version
-        self._write(state)
-        return self.get(version)
-
     def _fresh_state(self) -> dict[str, Any]:
         self._cache = None
         state = self._state()
@@ -172,3 +172,19 @@ class ModelRegistry:
             os.fsync(out.fileno())
         os.replace(temp, self.file)
         self._cache = None
+
+
+def activate(state: dict[str, Any], name: str) -> None:
+    """`name` becomes active; the one active until now is the newest entry of the history
+    (which never lists the active version, and keeps the last 20)."""
+    history = [v for v in state["history"] if v != name]
+    state["history"] = [*history, state["active"]][-20:]
+    state["active"] = name
+
+
+def from_row(row: dict[str, Any]) -> ModelVersion:
+    """A version as registry.json stores it (files written before the rename say `version`)."""
+    row = dict(row)
+    if "version" in row:
+        row["name"] = row.pop("version")
+    return ModelVersion(**row)

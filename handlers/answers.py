@@ -6,14 +6,15 @@ own threaded message carrying the `argot_answer` metadata, and records what was 
 with the message's ts, so a reaction on that message can be traced back to it.
 
 Tip:
-    A surface searches however it likes and passes the hits; the question's
-    `modality` ("text", "image") goes into the metadata and the feedback store.
+    A surface searches however it likes (handlers/searches.py) and passes the hits
+    and what ranked them; the question's `modality` ("text", "image") goes into the
+    metadata and the feedback store, and picks how a 👎 searches for more.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
@@ -21,6 +22,7 @@ from slack_sdk import WebClient
 from engine.feedback import AskedQuestion, FeedbackStore, ShownAnswer
 from engine.types import Hit
 from handlers import blocks
+from handlers.searches import search_more
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -36,12 +38,8 @@ RELATIVE_FLOOR = 0.6
 the best score. With hybrid retrieval that keeps documents both rankings agree on and
 drops those only one of them found (at most half the best fused score)."""
 
-AlternativeSearch = Callable[["Services", AskedQuestion, list[str], int], tuple[list[Hit], str]]
-"""(services, question, doc ids already shown, k) → (hits, the model version that ranked them)."""
-
-
 def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQuestion,
-                 hits: Sequence[Hit], *, model_version: str) -> list[ShownAnswer]:
+                 hits: Sequence[Hit], *, ranked_by: str) -> list[ShownAnswer]:
     """Record `question` and answer it in `question.thread_ts`, one message per hit.
 
     Args:
@@ -50,7 +48,8 @@ def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQues
         question: channel, thread and modality of the answers; its `query_id` goes
             into every message's metadata.
         hits: the documents, best first (none: the bot says it found nothing).
-        model_version: the model that ranked them.
+        ranked_by: the model that ranked them: the text model's registry name, or the
+            CLIP model's `model_id` (the metadata's `model_version`).
 
     Returns:
         What was shown, with each message's ts.
@@ -60,11 +59,11 @@ def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQues
         client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts or None,
                                 text=blocks.NO_MATCH)
         return []
-    return post_candidates(client, feedback, question, hits, model_version=model_version)
+    return post_candidates(client, feedback, question, hits, ranked_by=ranked_by)
 
 
 def post_candidates(client: WebClient, feedback: FeedbackStore, question: AskedQuestion,
-                    hits: Sequence[Hit], *, model_version: str, first_rank: int = 1,
+                    hits: Sequence[Hit], *, ranked_by: str, first_rank: int = 1,
                     alternative: bool = False) -> list[ShownAnswer]:
     """Post the documents of a question already recorded, ranks counting from `first_rank`."""
     shown = []
@@ -72,10 +71,10 @@ def post_candidates(client: WebClient, feedback: FeedbackStore, question: AskedQ
         message = blocks.answer_message(hit, rank, alternative=alternative)
         posted = client.chat_postMessage(
             channel=question.channel, thread_ts=question.thread_ts or None,
-            metadata=blocks.answer_metadata(question.query_id, hit, rank, model_version,
+            metadata=blocks.answer_metadata(question.query_id, hit, rank, ranked_by,
                                             question.modality),
             unfurl_links=False, unfurl_media=False, **message)
-        answer = ShownAnswer(question.query_id, hit.doc_id, rank, hit.score, model_version,
+        answer = ShownAnswer(question.query_id, hit.doc_id, rank, hit.score, ranked_by,
                              posted["channel"], posted["ts"])
         feedback.record_shown(answer)
         shown.append(answer)
@@ -90,35 +89,21 @@ def worth_showing(hits: Sequence[Hit]) -> list[Hit]:
     return [hits[0], *(hit for hit in hits[1:] if hit.score >= floor)]
 
 
-def search_text(services: Services, question: AskedQuestion, exclude: list[str], k: int
-                ) -> tuple[list[Hit], str]:
-    """The question's best documents and the model version that ranked them, read once so
-    that a learning cycle switching versions in between cannot mislabel the answer."""
-    version = services.active_version()
-    return services.retriever(version).search(question.text, k, channel=question.channel,
-                                              exclude=exclude), version.version
-
-
-ALTERNATIVE_SEARCH: dict[str, AlternativeSearch] = {"text": search_text}
-"""How to find more candidates per modality; handlers/images.py adds "image"."""
-
-
 def post_alternatives(client: WebClient, services: Services, answer: ShownAnswer) -> list[ShownAnswer]:
     """After a 👎 on the best match: up to ALTERNATIVES documents not shown yet, once per
     question however many people vote it down."""
     feedback = services.feedback
     question = feedback.question(answer.query_id)
-    search = ALTERNATIVE_SEARCH.get(question.modality) if question else None
-    if question is None or search is None:
+    if question is None:
         return []
     if not feedback.claim_event(f"alternatives:{question.query_id}"):
         return []
     shown = feedback.shown_for(question.query_id)
-    hits, version = search(services, question, [s.doc_id for s in shown], ALTERNATIVES)
+    hits, ranked_by = search_more(services, question, [s.doc_id for s in shown], ALTERNATIVES)
     if not hits:
         client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts or None,
                                 text=blocks.NO_MORE)
         return []
     first_rank = max(s.rank for s in shown) + 1
-    return post_candidates(client, feedback, question, hits, model_version=version,
+    return post_candidates(client, feedback, question, hits, ranked_by=ranked_by,
                            first_rank=first_rank, alternative=True)

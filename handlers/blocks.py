@@ -124,12 +124,14 @@ def answer_message(hit: Hit, rank: int, *, alternative: bool = False) -> dict[st
     }
 
 
-def answer_metadata(query_id: str, hit: Hit, rank: int, model_version: str,
+def answer_metadata(query_id: str, hit: Hit, rank: int, ranked_by: str,
                     modality: str = "text") -> dict[str, Any]:
-    """The `argot_answer` message metadata of PRODUCT.md; images add `modality`."""
+    """The `argot_answer` message metadata of PRODUCT.md; images add `modality`. Its
+    `model_version` is what ranked the hit: the text model's registry name, or the CLIP
+    model's `model_id` for a picture."""
     payload: dict[str, Any] = {"query_id": query_id, "doc_id": hit.doc_id, "rank": rank,
                                "score": round(float(hit.score), 6),
-                               "model_version": model_version}
+                               "model_version": ranked_by}
     if modality != "text":
         payload["modality"] = modality
     return {"event_type": EVENT_TYPE, "event_payload": payload}

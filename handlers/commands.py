@@ -23,6 +23,7 @@ from handlers.channels import is_private
 from handlers.context import services_in
 from handlers.failures import reported
 from handlers.indexing import INDEX_USAGE, index_from_command
+from handlers.searches import search_text
 
 log = logging.getLogger("argot.handlers")
 
@@ -87,16 +88,17 @@ def ask(command: dict[str, Any], text: str, context: BoltContext, respond: Any) 
     services = services_in(context)
     channel = command["channel_id"]
     with reported(lambda message: respond(text=message), "answering /argot"):
-        text = text[:MAX_QUERY_CHARS]
-        version = services.active_version().version
-        hits = worth_showing(services.retriever().search(text, ANSWERS_SHOWN, channel=channel))
-        question = AskedQuestion(text=text, user=command["user_id"], channel=channel)
+        question = AskedQuestion(text=text[:MAX_QUERY_CHARS], user=command["user_id"],
+                                 channel=channel)
+        text = question.text
+        found, ranked_by = search_text(services, question, [], ANSWERS_SHOWN)
+        hits = worth_showing(found)
         feedback = services.feedback
         feedback.record_question(question)
         for rank, hit in enumerate(hits, start=1):
             # An ephemeral answer cannot be reacted to, so it has no message ts.
             feedback.record_shown(ShownAnswer(question.query_id, hit.doc_id, rank, hit.score,
-                                              version, channel))
+                                              ranked_by, channel))
         respond(**blocks.private_answer(hits, text))
 
 

@@ -25,11 +25,10 @@ from slack_sdk import WebClient
 from engine.feedback import AskedQuestion
 from engine.images.clip import ImagesUnavailable
 from engine.images.decoding import MAX_IMAGE_BYTES, ImageRejected, decode_image, size_text
-from engine.types import Hit
-from handlers.answers import ALTERNATIVE_SEARCH, ANSWERS_SHOWN, post_answers, worth_showing
+from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
-from handlers.questions import acknowledge, carries_images, claim_message, from_a_person
+from handlers.messages import acknowledge, carries_images, claim_message, from_a_person
 
 log = logging.getLogger("argot.handlers")
 
@@ -49,7 +48,6 @@ class DownloadFailed(Exception):
 def register(app: App) -> None:
     app.event("app_mention", matchers=[is_image_question])(ack=acknowledge, lazy=[answer_image])
     app.event("message", matchers=[is_direct_image])(ack=acknowledge, lazy=[answer_image])
-    ALTERNATIVE_SEARCH["image"] = search_image_again
 
 
 def is_image_question(event: dict[str, Any]) -> bool:
@@ -98,7 +96,7 @@ def answer_image(body: dict[str, Any], event: dict[str, Any], context: BoltConte
         question = AskedQuestion(text=answer.question, user=event["user"], channel=channel,
                                  thread_ts=thread_ts, modality="image")
         post_answers(client, feedback, question, worth_showing(answer.hits),
-                     model_version=answer.model_version)
+                     ranked_by=answer.model_id)
         if len(files) > 1:
             reply(SEVERAL_IMAGES.format(count=len(files)))
 
@@ -165,10 +163,3 @@ def download(file: dict[str, Any], token: str, hosts: tuple[str, ...], *,
                              "could not read it. Please try again in a minute.")
     return got.body
 
-
-def search_image_again(services: Any, question: AskedQuestion, exclude: list[str], k: int
-                       ) -> tuple[list[Hit], str]:
-    """More candidates after a 👎, while this process still remembers the picture."""
-    hits = services.images.search_again(question.text, k, channel=question.channel,
-                                        exclude=exclude)
-    return hits, services.images.version if hits else ""

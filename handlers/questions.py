@@ -14,35 +14,24 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from engine.feedback import AskedQuestion, FeedbackStore
+from engine.feedback import AskedQuestion
 from engine.search.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
-from handlers.answers import ANSWERS_SHOWN, post_answers, search_text, worth_showing
+from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
+from handlers.messages import acknowledge, carries_images, claim_message, from_a_person
 from handlers.rightpage import ask_for_right_page
+from handlers.searches import search_text
 
 log = logging.getLogger("argot.handlers")
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-TEXT_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 def register(app: App) -> None:
     app.event("app_mention", matchers=[is_question])(ack=acknowledge, lazy=[answer_question])
     app.event("message", matchers=[is_direct_question])(ack=acknowledge, lazy=[answer_question])
-
-
-def acknowledge(ack: Any) -> None:
-    ack()
-
-
-def from_a_person(event: dict[str, Any]) -> bool:
-    return not event.get("bot_id") and event.get("subtype") in TEXT_SUBTYPES and "user" in event
-
-
-def carries_images(event: dict[str, Any]) -> bool:
-    return any(str(f.get("mimetype", "")).startswith("image/") for f in event.get("files") or ())
 
 
 def is_question(event: dict[str, Any]) -> bool:
@@ -57,18 +46,6 @@ def question_text(text: str, bot_user_id: str | None) -> str:
     """The question without the bot's mention; other people's mentions stay."""
     cleaned = MENTION.sub(lambda m: "" if m.group(1) == bot_user_id else m.group(0), text or "")
     return " ".join(cleaned.split())
-
-
-def claim_message(feedback: FeedbackStore, body: dict[str, Any], event: dict[str, Any]) -> bool:
-    """True for the first event about this message, False for any later one.
-
-    Claimed by message, not by event id: a retry has the same message, and so would an
-    app_mention and a message.im about one message, if Slack ever sent both."""
-    if feedback.claim_event(f"message:{event['channel']}:{event['ts']}"):
-        return True
-    log.info("message %s in %s was already answered; ignoring event %s", event["ts"],
-             event["channel"], body.get("event_id"))
-    return False
 
 
 def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltContext,
@@ -93,8 +70,8 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
         text = text[:MAX_QUERY_CHARS]
         question = AskedQuestion(text=text, user=event["user"], channel=channel,
                                  thread_ts=thread_ts)
-        hits, version = search_text(services, question, [], ANSWERS_SHOWN)
-        post_answers(client, feedback, question, worth_showing(hits), model_version=version)
+        hits, ranked_by = search_text(services, question, [], ANSWERS_SHOWN)
+        post_answers(client, feedback, question, worth_showing(hits), ranked_by=ranked_by)
         if not hits:
             ask_for_right_page(client, feedback, question)
         if truncated:

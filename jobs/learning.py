@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.learning.cyclelog import LEARNING_LEASE, CycleLog, this_process
+from engine.learning.cyclelog import CycleLog
+from engine.leases import LEARNING_LEASE, Leases, this_process
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -81,24 +82,25 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
     from jobs.report import post_report, slack_client
 
     cycles = CycleLog(services.feedback)
+    leases = Leases(services.feedback)
     holder = this_process()
-    taken, other = cycles.acquire(holder, LEASE_SECONDS)
+    taken, other = leases.acquire(LEARNING_LEASE, holder, LEASE_SECONDS)
     if not taken:
-        return skipped_report(cycles, services.active_version().version,
+        return skipped_report(cycles, services.active_version().name,
                               f"another learning cycle is running ({other})", trigger).as_dict()
     renewal = LeaseRenewal(services, holder)
     renewal.start()
     try:
         _, not_due = check_due(services.feedback, learning_config(services.settings))
         if not_due and not force:  # decided here: no child process for nothing
-            report = skipped_report(cycles, services.active_version().version, not_due, trigger,
+            report = skipped_report(cycles, services.active_version().name, not_due, trigger,
                                     holder).as_dict()
         else:
             report = execute(services, trigger=trigger, force=force, holder=holder,
                              in_child=in_child, progress=progress)
     finally:
         renewal.stop()
-        services.feedback.release_lease(LEARNING_LEASE, holder)
+        leases.release(LEARNING_LEASE, holder)
     if post and report.get("decision") != "skipped":
         post_report(report, services.settings.ops_channel, client or slack_client(services.settings))
     return report
@@ -132,14 +134,14 @@ class LeaseRenewal(threading.Thread):
 
     def __init__(self, services: Services, holder: str) -> None:
         super().__init__(name="argot-lease", daemon=True)
-        self.store = services.feedback
+        self.leases = Leases(services.feedback)
         self.holder = holder
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(RENEW_EVERY):
             try:
-                self.store.acquire_lease(LEARNING_LEASE, self.holder, LEASE_SECONDS)
+                self.leases.acquire(LEARNING_LEASE, self.holder, LEASE_SECONDS, take_dead=False)
             except Exception as exc:  # noqa: BLE001 - a blip must not kill the renewal
                 log.warning("could not renew the learning lease: %s", exc)
 
@@ -208,6 +210,6 @@ def failed_report(settings: Settings, trigger: str, reason: str) -> dict[str, An
     from engine.registry import ModelRegistry
 
     return {"decision": "failed", "reason": reason,
-            "active_version": ModelRegistry(settings.home / "models").active().version,
+            "active_version": ModelRegistry(settings.home / "models").active().name,
             "candidate_version": None, "pairs": 0, "hard_negatives": 0,
             "metrics": {"active": {}, "candidate": {}}, "trigger": trigger}

@@ -18,9 +18,9 @@ class FakeEmbedder(TextEmbedder):
     real MiniLM is used by the tests marked `slow`.
     """
 
-    def __init__(self, dimension: int = 256, version: str = "fake-bow") -> None:
+    def __init__(self, dimension: int = 256, model_id: str = "fake-bow") -> None:
         self._dimension = dimension
-        self.version = version
+        self.model_id = model_id
         self.calls: list[int] = []
 
     @property

@@ -89,11 +89,11 @@ class Bot:
     def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
         """Wait until the emulator has seen no change for `quiet` seconds."""
         deadline = time.monotonic() + timeout
-        version, since = self.slack.version, time.monotonic()
+        revision, since = self.slack.revision, time.monotonic()
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            if self.slack.version != version:
-                version, since = self.slack.version, time.monotonic()
+            if self.slack.revision != revision:
+                revision, since = self.slack.revision, time.monotonic()
             elif time.monotonic() - since >= quiet:
                 return
         raise TimeoutError("the bot kept talking")

@@ -82,18 +82,18 @@ def test_endpoint_failures_become_one_clear_error(endpoint: str, script: list[in
         embedder.embed_query("hello")
 
 
-def test_openai_version_is_stable_and_names_the_model(endpoint: str) -> None:
+def test_openai_model_id_is_stable_and_names_the_model(endpoint: str) -> None:
     one = OpenAIEmbedder("text-embedding-3-small", base_url=endpoint)
     two = OpenAIEmbedder("text-embedding-3-small", base_url=endpoint)
-    assert one.version == two.version and "text-embedding-3-small" in one.version
+    assert one.model_id == two.model_id and "text-embedding-3-small" in one.model_id
 
 
 def test_model_families_get_their_query_prompts() -> None:
     assert SentenceTransformerEmbedder("BAAI/bge-small-en-v1.5").query_prompt.startswith("Represent")
     e5 = SentenceTransformerEmbedder("intfloat/e5-small-v2")
     assert (e5.query_prompt, e5.document_prompt) == ("query: ", "passage: ")
-    assert SentenceTransformerEmbedder("BAAI/bge-small-en-v1.5").version != \
-        SentenceTransformerEmbedder("intfloat/e5-small-v2").version
+    assert SentenceTransformerEmbedder("BAAI/bge-small-en-v1.5").model_id != \
+        SentenceTransformerEmbedder("intfloat/e5-small-v2").model_id
 
 
 def test_an_unloadable_model_names_itself() -> None:
@@ -109,4 +109,4 @@ def test_bundled_minilm_puts_a_question_near_its_answer(minilm: SentenceTransfor
     assert docs.shape == (2, 384) and minilm.dimension == 384
     assert np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
     assert float(docs[0] @ query) > float(docs[1] @ query)
-    assert minilm.version.startswith("all-minilm-l6-v2-")
+    assert minilm.model_id.startswith("all-minilm-l6-v2-")

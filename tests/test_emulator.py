@@ -460,7 +460,7 @@ def test_bolt_button_click_reaches_its_action_listener(slack: SlackEmulator) -> 
 # -- the read model ------------------------------------------------------------------------
 
 
-def test_channel_history_nests_replies_and_version_wakes_waiters(slack: SlackEmulator) -> None:
+def test_channel_history_nests_replies_and_revision_wakes_waiters(slack: SlackEmulator) -> None:
     general = slack.channel_id("general")
     alice = slack.user_id("alice")
     question = slack.post_user_message(general, alice, "what is BOFH?")
@@ -468,7 +468,7 @@ def test_channel_history_nests_replies_and_version_wakes_waiters(slack: SlackEmu
     reply = client.chat_postMessage(channel=general, thread_ts=question.ts, text="an operator")
     slack.add_reaction(alice, general, reply["ts"], "+1", deliver=False)
 
-    before = slack.version
+    before = slack.revision
     timer = threading.Timer(0.05, lambda: client.chat_postMessage(channel=general, text="later"))
     timer.start()
     started = time.monotonic()

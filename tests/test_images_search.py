@@ -44,7 +44,7 @@ def test_a_named_model_loads_its_pretrained_tag(tiny_clip, monkeypatch) -> None:
     clip = ClipEmbedder(tiny_clip.name, "synthetic")
     vectors = clip.embed_texts(["a red circle", "a blue square"])
     assert vectors.shape == (2, clip.dimension) == (2, 64)
-    assert clip.version == "clip-argot-tiny-clip-synthetic"
+    assert clip.model_id == "clip-argot-tiny-clip-synthetic"
 
 
 @pytest.mark.parametrize("route", ["name+checkpoint", "config+checkpoint", "local-dir"])

@@ -24,7 +24,7 @@ import pytest
 from bot.cli import main
 from bot.services import Services
 from bot.settings import Settings
-from engine.index import indexed_versions
+from engine.index import indexed_collections
 from engine.knowledge.sources import collect
 from engine.learning.cycle import PHASES
 from engine.learning.cyclelog import CycleLog
@@ -91,7 +91,7 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
     monkeypatch.setenv("ARGOT_GATE_MARGIN", "-1")  # the mechanics, whatever a 2-step model scores
     services = fresh_services()  # the "running bot": built before the cycle, never rebuilt
     before = answers(services)
-    assert services.retriever().version != "ft0001"
+    assert services.retriever().collection != "ft0001"
 
     said = io.StringIO()
     with contextlib.redirect_stderr(said):
@@ -110,7 +110,7 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
     assert Path(report["image"]).is_file()
 
     # the bot picks the new version up on its next question, without a restart
-    assert services.retriever().version == "ft0001"
+    assert services.retriever().collection == "ft0001"
     assert answers(services)
     old, new = services.index(services.registry.get("base")), services.index()
     assert new.count() == old.count() and new.document_hashes() == old.document_hashes()
@@ -120,7 +120,7 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
     assert [v["version"] for v in listed["versions"]] == ["base", "ft0001"]
 
     assert main(["models", "rollback"]) == 0
-    assert services.active_version().version == "base"
+    assert services.active_version().name == "base"
     assert answers(services) == before
 
 
@@ -149,9 +149,9 @@ def test_a_worse_candidate_is_rejected_and_the_active_model_stays(learning_home,
     assert "not better than the active model" in report["reason"]
     assert report["metrics"]["candidate"]["ndcg@10"] < report["metrics"]["active"]["ndcg@10"]
     assert report["active_version"] == "base" and report["candidate_version"] == "ft0001"
-    assert services.active_version().version == "base" and answers(services) == before
+    assert services.active_version().name == "base" and answers(services) == before
     assert not (learning_home / "models" / "ft0001").exists()
-    assert "ft0001" not in indexed_versions(services.chroma)
+    assert "ft0001" not in indexed_collections(services.chroma)
 
 
 def test_a_cycle_that_fails_says_so_and_leaves_nothing_pending(learning_home, monkeypatch):
@@ -200,14 +200,14 @@ def test_a_cycle_killed_midway_leaves_the_previous_model_answering(learning_home
 
     # the previous model and its collection answer as before; nothing half-made is active
     after_crash = fresh_services()
-    assert after_crash.active_version().version == "base"
-    assert [v.version for v in after_crash.registry.versions()] == ["base"]
+    assert after_crash.active_version().name == "base"
+    assert [v.name for v in after_crash.registry.versions()] == ["base"]
     assert answers(after_crash) == before and after_crash.index().count() == base_chunks
     leftovers = sorted(p.name for p in (learning_home / "models").glob("ft*"))
     if phase != "mining":
         assert leftovers == ["ft0001"]  # the pending candidate, never registered
     if phase in ("reembed", "switch"):
-        assert "ft0001" in indexed_versions(after_crash.chroma)
+        assert "ft0001" in indexed_collections(after_crash.chroma)
 
     # the next cycle starts clean: it takes over the dead process's lease, removes the
     # leftovers and records the killed cycle as interrupted (here it then stops, short of
@@ -222,11 +222,11 @@ def test_a_cycle_killed_midway_leaves_the_previous_model_answering(learning_home
     if phase != "switch":
         assert report["decision"] == "skipped" and "held-out" in report["reason"]
         assert not list((learning_home / "models").glob("ft*"))
-        assert not [v for v in indexed_versions(after_crash.chroma) if v.startswith("ft")]
+        assert not [v for v in indexed_collections(after_crash.chroma) if v.startswith("ft")]
         assert decisions[:2] == ["skipped", "interrupted"]
         return
     assert report["decision"] == "promoted", report["reason"]
-    assert services.retriever().version == "ft0001" and answers(services)
+    assert services.retriever().collection == "ft0001" and answers(services)
     assert sorted(p.name for p in (learning_home / "models").glob("ft*")) == ["ft0001"]
     assert decisions[:2] == ["promoted", "interrupted"]
 
@@ -256,7 +256,7 @@ def test_the_scheduled_job_runs_a_cycle_unattended_and_reports_to_slack(learning
             scheduler.shutdown(wait=True)
         [cycle] = [c for c in CycleLog(services.feedback).recent(5) if c.trigger == "schedule"]
         assert cycle.decision == "promoted", cycle.reason
-        assert services.retriever().version == "ft0001"
+        assert services.retriever().collection == "ft0001"
         [message] = slack.messages(ops)
         assert "PROMOTED" in message["text"] and "nDCG@10" in message["text"]
         uploads = [m for m in slack.messages(ops, thread_ts=message["ts"]) if m.get("files")]

@@ -179,12 +179,12 @@ def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client, play
         return wait_for_change(since, timeout)
 
     monkeypatch.setattr(playground.slack, "wait_for_change", heard_waiting)
-    version = page.get("/playground/api/channel").json()["version"]
+    revision = page.get("/playground/api/channel").json()["revision"]
     answered: dict[str, Any] = {}
 
     def poll() -> None:
         started = time.monotonic()
-        answered["channel"] = page.get(f"/playground/api/channel?since={version}").json()
+        answered["channel"] = page.get(f"/playground/api/channel?since={revision}").json()
         answered["seconds"] = time.monotonic() - started
 
     waiter = threading.Thread(target=poll)
@@ -193,7 +193,7 @@ def test_the_long_poll_answers_when_the_channel_changes(page: httpx.Client, play
     assert waiter.is_alive(), "the poll must wait for a change"
     ask(page, playground, "what is a barnacle?")
     waiter.join(timeout=10)
-    assert answered["channel"]["version"] > version and answered["seconds"] < 10
+    assert answered["channel"]["revision"] > revision and answered["seconds"] < 10
     assert answered["channel"]["messages"][0]["text"].endswith("what is a barnacle?")
 
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.index import ChunkIndex, indexed_versions
+from engine.index import ChunkIndex, indexed_collections
 from engine.learning.mining import ActiveCorpus
 from engine.learning.promotion import (
     PromotionError,
@@ -33,7 +33,7 @@ def active(services):
 
 
 def candidate(services, active, name: str = "ft0001") -> tuple[ChunkIndex, FakeEmbedder]:
-    embedder = FakeEmbedder(dimension=64, version=name)
+    embedder = FakeEmbedder(dimension=64, model_id=name)
     corpus = ActiveCorpus.from_index(active)
     vectors = embedder.embed_documents([c.embedding_text for c in corpus.corpus.chunks])
     return write_collection(services.chroma, name, corpus, vectors), embedder
@@ -88,7 +88,7 @@ def test_leftovers_of_a_killed_cycle_are_removed_and_registered_versions_kept(se
     assert sorted(cleaned) == sorted([f"folder {name}", f"collection {name}",
                                       "file .registry-abandoned.json"])
     assert not folder.exists() and not temp.exists()
-    assert "ft0001" in indexed_versions(services.chroma) and (registry.root / "ft0001").exists()
+    assert "ft0001" in indexed_collections(services.chroma) and (registry.root / "ft0001").exists()
     assert clean_pending(registry, services.chroma) == []
 
 
@@ -103,7 +103,7 @@ def test_rollback_brings_the_old_collection_up_to_date_first(services, active):
     assert "glossary/late" not in active.document_ids()
 
     version, synced = rollback(registry, services.chroma, services.index(), services.embedder)
-    assert version.version == "base" and registry.active().version == "base"
+    assert version.name == "base" and registry.active().name == "base"
     assert synced.updated == ["glossary/late"]
     hits = services.retriever().search("a term added after the switch", k=1, mode="dense")
     assert hits[0].doc_id == "glossary/late"
@@ -118,11 +118,11 @@ def test_old_versions_beyond_the_limit_are_pruned_but_never_the_active_or_previo
         folder.mkdir(parents=True, exist_ok=True)
         candidate(services, active, name)
         registry.publish(ModelVersion(name, path=str(folder), created_at=float(n)))
-    registry.rollback("ft0001")  # an old one is active again; ft0007 is the previous
+    registry.promote("ft0001")  # an old one is active again; ft0007 is the previous
     removed = prune(registry, services.chroma, keep=3)
     assert removed == ["ft0002", "ft0003", "ft0004", "ft0005"]
-    left = {v.version for v in registry.versions()}
+    left = {v.name for v in registry.versions()}
     assert left == {"base", "ft0001", "ft0006", "ft0007"}
     assert not (registry.root / "ft0002").exists()
-    assert "ft0002" not in indexed_versions(services.chroma)
+    assert "ft0002" not in indexed_collections(services.chroma)
     assert np.isfinite(registry.get("ft0007").created_at)

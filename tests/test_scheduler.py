@@ -20,7 +20,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 
 from bot.playground.emulator import BOT_TOKEN, SlackEmulator
 from bot.services import Services
-from engine.learning.cyclelog import LEARNING_LEASE, CycleLog
+from engine.learning.cyclelog import CycleLog
+from engine.leases import LEARNING_LEASE, Leases
 from jobs import learning
 from jobs.scheduler import JOB_ID, build_scheduler
 
@@ -185,7 +186,7 @@ def test_two_cycles_started_at_once_run_one_and_skip_the_other(due, fake_embedde
     skipped = [r for r in reports if r["decision"] == "skipped"]
     assert len(skipped) == 1 and "another learning cycle is running" in skipped[0]["reason"]
     # the lease is free again afterwards
-    assert CycleLog(Services(due, base_embedder=fake_embedder).feedback).lease_holder() is None
+    assert Leases(Services(due, base_embedder=fake_embedder).feedback).holder() is None
 
 
 def _exit_at_once() -> None:
@@ -198,7 +199,7 @@ def test_a_lease_left_by_a_killed_process_is_taken_over(due, fake_embedder, stan
     child.join()
     services = Services(due, base_embedder=fake_embedder)
     dead = f"{socket.gethostname()}:{child.pid}:abcdef"
-    assert services.feedback.acquire_lease(LEARNING_LEASE, dead, 3600)
+    assert Leases(services.feedback).acquire(LEARNING_LEASE, dead, 3600, take_dead=False)[0]
 
     report = learning.run_cycle(services, post=False)
     assert report["decision"] == "rejected" and stand_in.calls == 1
@@ -206,7 +207,7 @@ def test_a_lease_left_by_a_killed_process_is_taken_over(due, fake_embedder, stan
 
 def test_a_lease_held_by_a_live_process_elsewhere_is_respected(due, fake_embedder, stand_in):
     services = Services(due, base_embedder=fake_embedder)
-    assert services.feedback.acquire_lease(LEARNING_LEASE, "other-host:4242:abcdef", 3600)
+    assert Leases(services.feedback).acquire(LEARNING_LEASE, "other-host:4242:abcdef", 3600)[0]
     report = learning.run_cycle(services, post=False)
     assert report["decision"] == "skipped" and "other-host:4242" in report["reason"]
     assert stand_in.calls == 0

@@ -90,7 +90,7 @@ def test_fine_tuning_pulls_questions_towards_their_rated_answers(tmp_path: Path,
     folder = save(tuned.model, tmp_path / "ft0001")
     from engine.embedders import SentenceTransformerEmbedder
 
-    reloaded = SentenceTransformerEmbedder(str(folder), version="ft0001")
+    reloaded = SentenceTransformerEmbedder(str(folder), model_id="ft0001")
     assert np.allclose(reloaded.embed_query(question), model.embed_query(question), atol=1e-5)
 
 

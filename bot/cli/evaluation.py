@@ -44,17 +44,17 @@ def model_candidates(services: Services, specs: list[str], all_versions: bool
 
     registry = services.registry
     active = services.active_version()
-    known = {version.version: version for version in registry.versions()}
-    wanted = list(specs) or (["active"] if active.version == BASE else ["active", BASE])
+    known = {version.name: version for version in registry.versions()}
+    wanted = list(specs) or (["active"] if active.name == BASE else ["active", BASE])
     if all_versions:
-        wanted += [v for v in known if v not in wanted and v != active.version]
+        wanted += [v for v in known if v not in wanted and v != active.name]
     base_name = services.settings.model or "all-MiniLM-L6-v2"
     candidates: list[ModelCandidate] = []
     for spec in dict.fromkeys(wanted):
         if spec == "active" or spec in known:
             version = active if spec == "active" else known[spec]
-            label = base_name if version.version == BASE else version.version
-            name = f"{label} (active)" if version.version == active.version else label
+            label = base_name if version.name == BASE else version.name
+            name = f"{label} (active)" if version.name == active.name else label
             candidates.append(ModelCandidate(name, lambda v=version: services.embedder(v)))
         else:
             candidates.append(ModelCandidate(spec, lambda s=spec: build_text_embedder(s)))
@@ -171,7 +171,7 @@ def cmd_map(args: argparse.Namespace, services: Services) -> int:
         queries = QuerySet([q for q in queries if q.relevant & set(corpus.doc_ids)], queries.source)
     documents, questions = star_points(embedder, corpus, queries, eval_cache(services))
     out = draw_star_map(documents, questions, Path(args.out), f"Argot star map, model "
-                        f"{version.version} ({embedder.version})", method=args.method)
+                        f"{version.name} ({embedder.model_id})", method=args.method)
     say(f"star map of {len(documents.names)} documents"
         + (f" and {len(questions.names)} questions" if questions else "") + f" written to {out}")
     return 0

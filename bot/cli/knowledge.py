@@ -50,7 +50,7 @@ def cmd_ask(args: argparse.Namespace, services: Services) -> int:
     hits = retriever.search(question, k=args.k, mode=args.mode)
     if args.json:
         print(json.dumps({"query": question[:MAX_QUERY_CHARS],
-                          "model_version": services.active_version().version,
+                          "model_version": services.active_version().name,
                           "hits": [hit.as_dict() for hit in hits]}, ensure_ascii=False))
         return 0
     print_hits(hits)
@@ -75,7 +75,7 @@ def ask_image(args: argparse.Namespace, services: Services) -> int:
         return 2
     if args.json:
         print(json.dumps({"query": args.image, "modality": "image", "image_sha256": picture.sha256,
-                          "model_version": answer.model_version,
+                          "model_version": answer.model_id,
                           "hits": [hit.as_dict() for hit in answer.hits]}, ensure_ascii=False))
         return 0
     print_hits(answer.hits)

@@ -28,11 +28,11 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
 
 def cmd_models(args: argparse.Namespace, services: Services) -> int:
     registry = services.registry
-    active = registry.active().version
+    active = registry.active().name
     rows = []
     for version in registry.versions():
         held_out = (version.metrics or {}).get("held_out") or {}
-        rows.append({"version": version.version, "active": version.version == active,
+        rows.append({"version": version.name, "active": version.name == active,
                      "created_at": version.created_at, "parent": version.parent,
                      "path": version.path, "held_out": held_out, "note": version.note})
     if args.json:
@@ -54,12 +54,12 @@ def cmd_models(args: argparse.Namespace, services: Services) -> int:
 def cmd_rollback(args: argparse.Namespace, services: Services) -> int:
     from engine.learning.promotion import rollback
 
-    before = services.active_version().version
+    before = services.active_version().name
     version, synced = rollback(services.registry, services.chroma, services.index(),
                                services.embedder, args.version)
     extra = f" ({len(synced.updated)} documents re-embedded, {len(synced.removed)} removed " \
             "to match the index)" if synced.updated or synced.removed else ""
-    say(f"rolled back: {before} → {version.version}{extra}")
+    say(f"rolled back: {before} → {version.name}{extra}")
     return 0
 
 

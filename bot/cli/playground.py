@@ -26,7 +26,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
     report = load_demo(services, say)
     say(f"demo knowledge base: {report.summary()}")
-    say(f"loading model version {services.active_version().version} …")
+    say(f"loading model version {services.active_version().name} …")
     services.retriever()  # the first question should not wait for the model
     try:
         playground = Playground(services, port=args.port).start()

@@ -14,7 +14,7 @@ Only the page itself may drive it: every route answers only to its own Host
 refuses another site's Origin (403) and any body but JSON (or, for uploads, an image
 type: 415), so a web page the visitor opens elsewhere cannot post as them.
 
-The page reads the channel by long-polling `GET /playground/api/channel?since=VERSION`,
+The page reads the channel by long-polling `GET /playground/api/channel?since=REVISION`,
 which answers as soon as the emulator's workspace changes (or after POLL_SECONDS).
 """
 
@@ -116,7 +116,7 @@ class PageRoutes:
         snapshot = self.slack.snapshot()
         history = self.slack.channel_history(channel, viewer=me)
         return HttpResponse.json({
-            "version": snapshot["version"],
+            "revision": snapshot["revision"],
             "team": snapshot["team"]["name"],
             "channel": {"id": channel, "name": "general"},
             "me": me,

@@ -81,14 +81,14 @@ class ClipEmbedder:
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
         self._failure: str | None = None
-        self.version = clip_version(model, self.pretrained)
+        self.model_id = clip_model_id(model, self.pretrained)
 
     @classmethod
-    def from_parts(cls, model: Any, preprocess: Any, tokenizer: Any, version: str
+    def from_parts(cls, model: Any, preprocess: Any, tokenizer: Any, model_id: str
                    ) -> ClipEmbedder:
         """Wrap a model built elsewhere (benchmarks use random ViT-B-32 weights)."""
-        embedder = cls(version, None)
-        embedder.version = version
+        embedder = cls(model_id, None)
+        embedder.model_id = model_id
         embedder._loaded = _Loaded(model.eval(), preprocess, tokenizer,
                                    _output_dimension(model, tokenizer))
         return embedder
@@ -189,7 +189,7 @@ class ClipTextEmbedder(TextEmbedder):
 
     def __init__(self, clip: ClipEmbedder) -> None:
         self.clip = clip
-        self.version = clip.version
+        self.model_id = clip.model_id
 
     @property
     def dimension(self) -> int:
@@ -199,11 +199,11 @@ class ClipTextEmbedder(TextEmbedder):
         return self.clip.embed_texts(texts)
 
 
-def clip_version(model: str, pretrained: str | None) -> str:
-    """A stable, collection-safe identity: the same weights always give the same version.
+def clip_model_id(model: str, pretrained: str | None) -> str:
+    """A stable, collection-safe identity: the same weights always give the same id.
 
     A checkpoint file is identified by its name, size and modification time, so a
-    retrained file at the same path gets a new version (and fresh collections).
+    retrained file at the same path gets a new id (and fresh collections).
     """
     name = Path(model).stem if model.endswith(".json") else model.removeprefix("local-dir:")
     parts = [slug(Path(name).name, 16)]

@@ -2,9 +2,9 @@
 
 Two collections per CLIP model, both through `engine.index.ChunkIndex`:
 
-- `argot-images-<clip version>`: one entry per picture, tied to its document, with
+- `argot-images-<clip model_id>`: one entry per picture, tied to its document, with
   the words around it as its text (engine/images/links.py decides which is which);
-- `argot-cliptext-<clip version>`: every document's chunks embedded by CLIP's text
+- `argot-cliptext-<clip model_id>`: every document's chunks embedded by CLIP's text
   tower, so a picture can find documents that have no pictures at all.
 
 A query picture is embedded once and looked up in both. The text collection ranks
@@ -81,7 +81,8 @@ class ImageAnswer:
 
     question: str
     """`image:sha256:<hex>`: what the feedback store keeps as the question."""
-    model_version: str
+    model_id: str
+    """The CLIP model's `model_id`: what ranked the hits."""
     hits: list[Hit]
 
 
@@ -130,8 +131,8 @@ class ImageSearch:
         return True
 
     @property
-    def version(self) -> str:
-        return self.require().version
+    def model_id(self) -> str:
+        return self.require().model_id
 
     def indexes(self) -> tuple[ChunkIndex, ChunkIndex]:
         """(pictures, document texts) for this CLIP model; opening them does not load it."""
@@ -140,8 +141,8 @@ class ImageSearch:
         clip = self.clip
         with self._lock:
             if self._indexes is None:
-                self._indexes = (ChunkIndex(self.client, clip.version, IMAGES_PREFIX),
-                                 ChunkIndex(self.client, clip.version, TEXTS_PREFIX))
+                self._indexes = (ChunkIndex(self.client, clip.model_id, IMAGES_PREFIX),
+                                 ChunkIndex(self.client, clip.model_id, TEXTS_PREFIX))
             return self._indexes
 
     # -- indexing ------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class ImageSearch:
         clip = self.require()
         vector = clip.embed_images([picture.image])[0]
         self._remember(picture.question, vector)
-        return ImageAnswer(picture.question, clip.version,
+        return ImageAnswer(picture.question, clip.model_id,
                            self.search_vector(vector, k, channel=channel, exclude=exclude))
 
     def search_again(self, question: str, k: int, *, channel: str | None = None,

@@ -223,7 +223,7 @@ class LearningCycle:
         self.log = CycleLog(bench.feedback)
         self.cycle_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.state = _State()
-        self.report = CycleReport("skipped", "", bench.registry.active().version,
+        self.report = CycleReport("skipped", "", bench.registry.active().name,
                                   cycle_id=self.cycle_id, trigger=trigger)
 
     def run(self) -> CycleReport:
@@ -279,9 +279,9 @@ class LearningCycle:
         state.active = bench.registry.active()
         state.active_embedder = bench.embedder_for(state.active)
         if not isinstance(state.active_embedder, SentenceTransformerEmbedder):
-            raise Skip(f"the model {state.active_embedder.version} cannot be fine-tuned here; "
+            raise Skip(f"the model {state.active_embedder.model_id} cannot be fine-tuned here; "
                        "ARGOT_MODEL must be a sentence-transformers model")
-        state.active_index = ChunkIndex(bench.client, state.active_embedder.version)
+        state.active_index = ChunkIndex(bench.client, state.active_embedder.model_id)
         state.corpus = ActiveCorpus.from_index(state.active_index)
         if not len(state.corpus):
             raise Skip("the index is empty; ingest documents first (`argot ingest PATH`)")
@@ -415,7 +415,7 @@ class LearningCycle:
         from engine.learning.promotion import catch_up, write_collection
 
         state = self.state
-        target = write_collection(self.bench.client, state.version, state.corpus,
+        target = write_collection(self.bench.client, state.candidate_embedder.model_id, state.corpus,
                                   state.candidate_vectors, self.checkpoint)
         catch_up(state.active_index, target, state.candidate_embedder)
 
@@ -423,7 +423,7 @@ class LearningCycle:
         state, report = self.state, self.report
         self.checkpoint("switch")
         self.bench.registry.publish(ModelVersion(
-            state.version, path=str(state.folder), parent=state.active.version,
+            state.version, path=str(state.folder), parent=state.active.name,
             metrics={"held_out": report.metrics.get("candidate", {}),
                      "gold": (report.gold or {}).get("candidate", {})},
             note=f"cycle {self.cycle_id}: {report.pairs} pairs, alpha {report.alpha}"))
@@ -444,7 +444,7 @@ class LearningCycle:
     def _discard(self) -> None:
         """Remove the candidate's pending folder and collection (rejected or failed)."""
         state = self.state
-        if state.version and self.bench.registry.active().version != state.version:
+        if state.version and self.bench.registry.active().name != state.version:
             ChunkIndex(self.bench.client, state.version).drop()
             if state.folder is not None:
                 shutil.rmtree(state.folder, ignore_errors=True)
@@ -480,7 +480,7 @@ class LearningCycle:
         out = self.bench.home / "reports" / f"cycle-{self.cycle_id}.png"
         return draw_before_after(side(state.active_embedder, state.corpus.vectors),
                                  side(state.candidate_embedder, state.candidate_vectors), out,
-                                 titles=(f"before: {state.active.version}",
+                                 titles=(f"before: {state.active.name}",
                                          f"after: {state.version} ({self.report.decision})"))
 
 

@@ -13,6 +13,10 @@ A cycle killed anywhere before 3 leaves only pending things, which `clean_pendin
 removes when the next cycle starts; killed after 3, the new version is complete. A
 question being answered during the switch finishes on the old collection, which is
 kept (with the old model) for `argot models rollback`.
+
+One rule names collections: a model's collection is keyed by its embedder's `model_id`,
+and a fine-tuned version's `model_id` is its registry name (`bot.services` builds it so).
+That is why the pending and pruned collections below can be found by registry name.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.errors import ArgotError
-from engine.index import ChunkIndex, indexed_versions
+from engine.index import ChunkIndex, indexed_collections
 from engine.learning.mining import ActiveCorpus
 from engine.registry import ModelRegistry, ModelVersion
 
@@ -56,8 +60,8 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
 
 
-def is_candidate_name(version: str) -> bool:
-    return version.startswith("ft") and version[2:6].isdigit()
+def is_candidate_name(name: str) -> bool:
+    return name.startswith("ft") and name[2:6].isdigit()
 
 
 def clean_pending(registry: ModelRegistry, client: Any) -> list[str]:
@@ -67,11 +71,11 @@ def clean_pending(registry: ModelRegistry, client: Any) -> list[str]:
     for folder in registry.unregistered_dirs():
         shutil.rmtree(folder, ignore_errors=True)
         cleaned.append(f"folder {folder.name}")
-    registered = {v.version for v in registry.versions()}
-    for version in indexed_versions(client):
-        if is_candidate_name(version) and version not in registered:
-            ChunkIndex(client, version).drop()
-            cleaned.append(f"collection {version}")
+    registered = {v.name for v in registry.versions()}
+    for collection in indexed_collections(client):
+        if is_candidate_name(collection) and collection not in registered:
+            ChunkIndex(client, collection).drop()
+            cleaned.append(f"collection {collection}")
     for temp in registry.stale_temp_files():
         temp.unlink(missing_ok=True)
         cleaned.append(f"file {temp.name}")
@@ -83,32 +87,33 @@ def clean_pending(registry: ModelRegistry, client: Any) -> list[str]:
 def prune(registry: ModelRegistry, client: Any, keep: int = KEEP_VERSIONS) -> list[str]:
     """Remove the oldest fine-tuned versions beyond `keep`, never the active one nor the
     one a plain rollback would go back to; folders and collections go with them."""
-    active = registry.active().version
-    history = [v for v in registry.history() if v != active]
+    active = registry.active().name
+    history = [name for name in registry.history() if name != active]
     protected = {active, *history[-1:]}
-    tuned = sorted((v for v in registry.versions() if is_candidate_name(v.version)),
+    tuned = sorted((v for v in registry.versions() if is_candidate_name(v.name)),
                    key=lambda v: v.created_at)
     removed: list[str] = []
     for version in tuned:
         if len(tuned) - len(removed) <= keep:
             break
-        if version.version in protected:
+        if version.name in protected:
             continue
-        registry.forget(version.version)
-        ChunkIndex(client, version.version).drop()
+        registry.forget(version.name)
+        ChunkIndex(client, version.name).drop()
         if version.path:
             shutil.rmtree(version.path, ignore_errors=True)
-        removed.append(version.version)
+        removed.append(version.name)
     return removed
 
 
-def write_collection(client: Any, version: str, corpus: ActiveCorpus, vectors: np.ndarray,
+def write_collection(client: Any, collection: str, corpus: ActiveCorpus, vectors: np.ndarray,
                      checkpoint: Callable[[str], None] = lambda _: None) -> ChunkIndex:
-    """A fresh collection for `version` holding the corpus's chunks with new vectors."""
+    """A fresh `collection` (the candidate embedder's `model_id`) holding the corpus's
+    chunks with new vectors."""
     if len(vectors) != len(corpus.corpus.chunks):
         raise PromotionError(f"{len(vectors)} vectors for {len(corpus.corpus.chunks)} chunks")
-    ChunkIndex(client, version).drop()  # a leftover of the same name is never reused
-    index = ChunkIndex(client, version)
+    ChunkIndex(client, collection).drop()  # a leftover of the same name is never reused
+    index = ChunkIndex(client, collection)
     chunks = [(chunk, corpus.metadata[chunk.chunk_id]) for chunk in corpus.corpus.chunks]
     for start in range(0, len(chunks), WRITE_BLOCK):
         began = time.monotonic()
@@ -153,7 +158,7 @@ def catch_up(source: ChunkIndex, target: ChunkIndex, embedder: TextEmbedder) -> 
             break
     problems = differences(source, target)
     if problems:
-        raise PromotionError(f"The new collection {target.name} is not complete: "
+        raise PromotionError(f"The new collection {target.collection} is not complete: "
                              f"{tally(problems)}. The active model stays; run the "
                              "cycle again when ingestion is quiet.")
     return total
@@ -182,19 +187,12 @@ def differences(source: ChunkIndex, target: ChunkIndex) -> list[str]:
 
 def rollback(registry: ModelRegistry, client: Any, active_index: ChunkIndex,
              embedder_for: Callable[[ModelVersion], TextEmbedder],
-             version: str | None = None) -> tuple[ModelVersion, SyncReport]:
-    """Make an earlier version active again, its collection first brought up to date with
-    documents ingested since it was last active."""
-    if version is None:
-        history = [v for v in registry.history() if v != registry.active().version]
-        if not history:
-            from engine.registry import RegistryError
-
-            raise RegistryError(f"Nothing to roll back to: no version was active before "
-                                f"{registry.active().version}")
-        version = history[-1]
-    target_version = registry.get(version)
+             name: str | None = None) -> tuple[ModelVersion, SyncReport]:
+    """Make an earlier version active again (`name`, or the one active before the current
+    one), its collection first brought up to date with documents ingested since it was
+    last active. The one rollback: `argot models rollback` calls it."""
+    target_version = registry.get(name or registry.previous())
     embedder = embedder_for(target_version)
-    target = ChunkIndex(client, embedder.version)
+    target = ChunkIndex(client, embedder.model_id)
     report = catch_up(active_index, target, embedder)
-    return registry.rollback(version), report
+    return registry.promote(target_version.name), report

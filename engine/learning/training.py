@@ -246,12 +246,12 @@ def save(model: Any, folder: Path) -> Path:
     return folder
 
 
-def in_memory_embedder(model: Any, version: str, *, query_prompt: str | None = None,
+def in_memory_embedder(model: Any, model_id: str, *, query_prompt: str | None = None,
                        document_prompt: str | None = None, batch_size: int = 64) -> Any:
     """A `SentenceTransformerEmbedder` over a model that is in memory, not yet on disk."""
     from engine.embedders import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(f"in-memory:{version}", version=version,
+    embedder = SentenceTransformerEmbedder(f"in-memory:{model_id}", model_id=model_id,
                                            query_prompt=query_prompt,
                                            document_prompt=document_prompt, batch_size=batch_size)
     embedder._model = model  # noqa: SLF001 - the model is built here, not loaded from a path

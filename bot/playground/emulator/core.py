@@ -182,8 +182,9 @@ class SlackEmulator(HumanActions, SurfaceActions):
     # -- reading and waiting -------------------------------------------------------------
 
     @property
-    def version(self) -> int:
-        return self.workspace.version
+    def revision(self) -> int:
+        """A change counter: it grows with every visible change to the workspace."""
+        return self.workspace.revision
 
     def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
         """Top-level messages of a channel, or the replies (without the parent) of a thread."""
@@ -201,7 +202,7 @@ class SlackEmulator(HumanActions, SurfaceActions):
         return readmodel.channel_history(self.workspace, channel, viewer)
 
     def snapshot(self) -> dict[str, Any]:
-        """Team, users, channels and the current ``version``, for a web page."""
+        """Team, users, channels and the current ``revision``, for a web page."""
         return readmodel.snapshot(self.workspace)
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
@@ -241,12 +242,13 @@ class SlackEmulator(HumanActions, SurfaceActions):
         where = f"{channel} thread {thread_ts}" if thread_ts else channel
         return self.wait_for(enough, timeout, f"{count} message(s) in {where}")
 
-    def wait_for_change(self, since_version: int, timeout: float = 30.0) -> int:
-        """Long-poll helper: the new version once it differs from ``since_version``,
-        or the same version after ``timeout``."""
+    def wait_for_change(self, since_revision: int, timeout: float = 30.0) -> int:
+        """Long-poll helper: the new revision once it differs from ``since_revision``,
+        or the same revision after ``timeout``."""
         try:
             return self.wait_for(
-                lambda: self.version if self.version != since_version else 0, timeout, "a change"
+                lambda: self.revision if self.revision != since_revision else 0, timeout,
+                "a change"
             )
         except TimeoutError:
-            return self.version
+            return self.revision

@@ -58,12 +58,12 @@ def channel_history(ws: Workspace, channel: str, viewer: str | None) -> list[dic
 
 
 def snapshot(ws: Workspace) -> dict[str, Any]:
-    """Who and where: the team, the bot, users and channels, with the current version."""
+    """Who and where: the team, the bot, users and channels, with the current revision."""
     with ws.changed:
         users = [copy.deepcopy(u) for u in ws.users.values()]
         channels = [ws.channel_info(cid) for cid in ws.channels]
         return {
-            "version": ws.version,
+            "revision": ws.revision,
             "team": {"id": TEAM_ID, "name": TEAM_NAME, "domain": TEAM_DOMAIN},
             "bot": {"user_id": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID},
             "base_url": ws.base_url,

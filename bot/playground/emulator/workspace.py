@@ -5,7 +5,7 @@ threads, the test thread and a web page can read and write it concurrently.
 Readers always get deep copies shaped like Slack's own JSON, never live objects:
 a test that mutates what it read cannot corrupt the workspace.
 
-Every change bumps ``version`` and wakes ``changed`` (a ``threading.Condition``),
+Every change bumps ``revision`` (a change counter) and wakes ``changed`` (a ``threading.Condition``),
 which is what ``wait_for`` and a long-polling web page block on instead of sleeping.
 """
 
@@ -25,7 +25,7 @@ class Workspace:
 
     def __init__(self) -> None:
         self.changed = threading.Condition(threading.RLock())
-        self.version = 0
+        self.revision = 0
         self.base_url = "http://127.0.0.1:0/"  # set by the server once it has a port
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
@@ -54,7 +54,7 @@ class Workspace:
     def touch(self) -> None:
         """Record that something visible changed and wake every waiter."""
         with self.changed:
-            self.version += 1
+            self.revision += 1
             self.changed.notify_all()
 
     # -- users and channels ---------------------------------------------------------------

@@ -11,7 +11,7 @@ const COLOURS = ["#e01e5a", "#2eb67d", "#ecb22e", "#36c5f0", "#1264a3", "#e8912d
 
 const $ = (id) => document.getElementById(id);
 let channel = null;   // the last /channel answer
-let version = null;
+let revision = null;
 
 // -- drawing the channel ------------------------------------------------------------------
 
@@ -206,11 +206,11 @@ async function follow() {
   // Long-poll: the server answers at once the first time, then when #general changes.
   for (;;) {
     try {
-      const query = version === null ? "" : `?since=${version}`;
+      const query = revision === null ? "" : `?since=${revision}`;
       const response = await fetch(API + "channel" + query, { cache: "no-store" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       channel = await response.json();
-      version = channel.version;
+      revision = channel.revision;
       render(channel);
       showProblem(null);
     } catch (error) {
