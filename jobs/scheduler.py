@@ -2,8 +2,8 @@
 
 `build_scheduler(services)` returns a `BackgroundScheduler` whose one job runs a
 learning cycle at `ARGOT_TRAIN_SCHEDULE` (cron, nightly at 03:00 by default). The job
-lives in a SQLAlchemy job store in the same database as the feedback, so a restart keeps
-its next run time; runs missed while the bot was down are coalesced into one, run when
+lives in the same database as the feedback (as JSON, never pickled: jobs/jobstore.py),
+so a restart keeps its next run time; runs missed while the bot was down are coalesced into one, run when
 the bot comes back (within `MISFIRE_GRACE_SECONDS`). `max_instances=1` keeps one run
 per process; the database lease in `jobs.learning.run_cycle` keeps one per deployment,
 however many bot processes fire at the same minute.
@@ -64,14 +64,14 @@ def build_scheduler(services: Services, client: Any = None) -> LearningScheduler
         client: the Slack `WebClient` the report is posted with; built from the
             settings when None.
     """
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from jobs.jobstore import ScheduleStore
 
     settings = services.settings
     settings.home.mkdir(parents=True, exist_ok=True)
     _contexts[str(settings.home)] = (services, client)
     return LearningScheduler(
         services,
-        jobstores={"default": SQLAlchemyJobStore(url=settings.db_url, tablename=JOBS_TABLE)},
+        jobstores={"default": ScheduleStore(url=settings.db_url, tablename=JOBS_TABLE)},
         executors={"default": {"type": "threadpool", "max_workers": 1}},
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": MISFIRE_GRACE_SECONDS},
