@@ -88,8 +88,8 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            switch_to_wal(cursor)
             # In WAL mode NORMAL is still crash-safe and consistent (a process restart
             # loses nothing); only an OS crash or power cut can roll back the last few
             # commits. It saves an fsync per commit: ~12 ms of every vote and every
@@ -100,3 +100,21 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def switch_to_wal(cursor: Any, patience: float = 30.0) -> None:
+    """PRAGMA journal_mode=WAL, retried: switching a new file to WAL needs it to itself,
+    and SQLite answers "database is locked" at once (no busy wait) while another
+    connection, e.g. the scheduler's job store, is writing to it."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -142,3 +142,32 @@ def test_argot_db_copy_moves_a_sqlite_home_to_postgres(postgres: Postgres, old_d
     assert new.add_training_pairs([TrainingPair("faq", "a new question", "faq/new")]) == 1
     assert main(["db", "copy", f"sqlite:///{old_db}"]) == 2
     assert "already holds questions" in capsys.readouterr().err
+
+
+def test_a_new_sqlite_file_opens_while_the_job_store_writes_to_it(tmp_path: Path) -> None:
+    """The scheduler's job store may create the file first and keep writing; switching
+    the file to WAL then fails at once unless retried (it did, one time in four)."""
+    import threading
+
+    from sqlalchemy import text
+
+    for attempt in range(10):
+        url = f"sqlite:///{tmp_path / f'{attempt}.db'}"
+        jobs = create_engine(url)
+        with jobs.begin() as conn:
+            conn.execute(text("CREATE TABLE jobs (id INTEGER, at FLOAT)"))
+        stop = threading.Event()
+
+        def write(jobs=jobs, stop=stop) -> None:
+            while not stop.is_set():
+                with jobs.begin() as conn:
+                    conn.execute(text("INSERT INTO jobs VALUES (1, 2.0)"))
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            assert FeedbackStore(url).vote_count() == 0
+        finally:
+            stop.set()
+            writer.join()
+            jobs.dispose()
