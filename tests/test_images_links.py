@@ -67,3 +67,23 @@ def test_every_picture_is_tied_to_one_document(tmp_path: Path) -> None:
     assert unused.title == "unused"
     # linked pictures are not also documents of their own
     assert "releases/img/badge" not in groups and "alerts/triangle" not in groups
+
+
+def test_an_image_link_cannot_leave_the_ingested_folder(tmp_path) -> None:
+    """`![](../../secret.png)` or a symlink out of the folder pulls in nothing."""
+    from engine.images.links import linked_images
+    from engine.knowledge.sources import collect
+    from tests.image_samples import shape_png, write
+
+    outside = write(tmp_path / "home" / "secret.png", shape_png("red", "circle"))
+    kb = tmp_path / "kb"
+    write(kb / "img" / "ok.png", shape_png("blue", "square"))
+    (kb / "img" / "link.png").symlink_to(outside)
+    (kb / "runbooks").mkdir(parents=True)
+    (kb / "runbooks" / "a.md").write_text(
+        "# A\n\n![fine](../img/ok.png)\n\n![escape](../../home/secret.png)\n\n"
+        "![link](../img/link.png)\n")
+    collected = collect([str(kb)])
+    [doc] = collected.documents
+    assert [ref.path.name for ref in linked_images(doc)] == ["ok.png"]
+    assert [path.name for path, _ in collected.images] == ["ok.png"]

@@ -9,7 +9,9 @@ are documents of their own, named after the file (`checkout-architecture.png` is
 (`runbooks/deploy.png` beside `runbooks/deploy.md`), whose picture they then are.
 
 Only local files are followed: links with a scheme (`https:`, `data:`), absolute
-paths and links that do not resolve to a PNG, JPEG or WebP file are skipped.
+paths and links that do not resolve to a PNG, JPEG or WebP file are skipped, and so
+is any link that leaves the ingested folder (`../../secrets/key.png`, or a symlink
+pointing out of it): a document cannot pull in files from elsewhere on the machine.
 """
 
 from __future__ import annotations
@@ -55,16 +57,30 @@ class DocumentImages:
     images: list[ImageRef] = field(default_factory=list)
 
 
-def resolve(src: str, folder: Path) -> Path | None:
-    """The local image file a link points at, or None for anything else."""
+def resolve(src: str, folder: Path, root: Path | None = None) -> Path | None:
+    """The local image file a link points at, inside `root` (default: `folder`), or
+    None for anything else."""
     src = src.strip()
     if not src or SCHEME.match(src) or src.startswith(("/", "\\", "#")):
         return None
     src = unquote(src.split("#", 1)[0].split("?", 1)[0])
     path = (folder / src).resolve()
+    if not path.is_relative_to((root or folder).resolve()):
+        return None
     if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
         return None
     return path
+
+
+def ingested_root(document: Document, source: Path) -> Path:
+    """The folder `argot ingest` was given: the source path less the document id's
+    folders (`kb/runbooks/deploy.md` with id `runbooks/deploy` → `kb`); the document's
+    own folder when the id does not follow the path (front matter `id:`)."""
+    parts = document.doc_id.split("/")
+    tail = source.with_suffix("").parts[-len(parts):]
+    if list(tail) == parts and len(source.parts) > len(parts):
+        return Path(*source.parts[:-len(parts)])
+    return source.parent
 
 
 def clip_context(*parts: str) -> str:
@@ -76,7 +92,7 @@ def clip_context(*parts: str) -> str:
     return " — ".join(seen)[:CONTEXT_CHARS]
 
 
-def markdown_images(text: str, folder: Path) -> list[ImageRef]:
+def markdown_images(text: str, folder: Path, root: Path | None = None) -> list[ImageRef]:
     """Images linked from Markdown (inline, reference-style and <img> tags)."""
     definitions = {label.lower(): (src, title or "") for label, src, title in MD_REF_DEF.findall(text)}
     refs: list[ImageRef] = []
@@ -99,7 +115,7 @@ def markdown_images(text: str, folder: Path) -> list[ImageRef]:
         prose = HTML_IMG.sub(" ", MD_IMAGE.sub(lambda m: m.group(1), prose))
         prose = " ".join(MD_REF_IMAGE.sub(lambda m: m.group(1), prose).splitlines())
         for src, alt, title in found:
-            path = resolve(src, folder)
+            path = resolve(src, folder, root)
             if path is None:
                 continue
             borrowed = previous if len(prose.strip()) < SHORT_PARAGRAPH else ""
@@ -109,14 +125,14 @@ def markdown_images(text: str, folder: Path) -> list[ImageRef]:
     return refs
 
 
-def html_images(html: str, folder: Path) -> list[ImageRef]:
+def html_images(html: str, folder: Path, root: Path | None = None) -> list[ImageRef]:
     """Images in an HTML page, with alt text, figure caption, block text and heading."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
     refs: list[ImageRef] = []
     for img in soup.find_all("img"):
-        path = resolve(str(img.get("src") or ""), folder)
+        path = resolve(str(img.get("src") or ""), folder, root)
         if path is None:
             continue
         figure = img.find_parent("figure")
@@ -142,12 +158,13 @@ def linked_images(document: Document) -> list[ImageRef]:
     if source is None or not source.is_file():
         return []  # JSONL lines and URLs: nothing local to follow
     suffix = source.suffix.lower()
+    root = ingested_root(document, source)
     if suffix in {".md", ".markdown"}:
-        refs = markdown_images(document.text, source.parent)
+        refs = markdown_images(document.text, source.parent, root)
     elif suffix in {".html", ".htm"}:
         try:
             refs = html_images(source.read_text(encoding="utf-8-sig", errors="replace"),
-                               source.parent)
+                               source.parent, root)
         except OSError:
             return []
     else:

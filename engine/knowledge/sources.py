@@ -64,9 +64,13 @@ def collect(targets: list[str], policy: HostPolicy = PUBLIC_WEB) -> Collected:
 
 
 def walk(folder: Path) -> Iterator[Path]:
+    """Every file below `folder`, hidden ones and symlinks leading out of it skipped."""
+    inside = folder.resolve()
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(inside):
             continue
         yield path
 
