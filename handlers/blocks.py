@@ -159,7 +159,11 @@ def usage(problem: str = "") -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text}
 
 
-def defined(term: str, private: bool) -> str:
+def defined(term: str, private: bool, replaced: str | None = None) -> str:
     where = ("Only people in this conversation will see it." if private
              else "Everyone can find it.")
+    if replaced is not None:
+        who = f" by <@{replaced}>" if re.fullmatch(r"[UW][A-Z0-9]+", replaced or "") else ""
+        return (f"Updated *{escape(term)}* in the glossary; the definition{who} it replaces "
+                f"is kept in its history. {where}")
     return f"Added *{escape(term)}* to the glossary. {where}"

@@ -28,6 +28,7 @@ from handlers.searches import search_text
 log = logging.getLogger("argot.handlers")
 
 SUBCOMMANDS = ("define", "help", "index")
+HISTORY_KEPT = 10
 DEFINE_USAGE = "Usage: `/argot define TERM: DEFINITION`, e.g. `/argot define GTQ: the golden ticket queue`."
 
 
@@ -42,8 +43,14 @@ class Parsed:
     problem: str = ""
 
 
+def from_slack(text: str) -> str:
+    """Slack sends `&`, `<` and `>` typed by a person as `&amp;`, `&lt;`, `&gt;`: decode
+    them once, so a glossary entry holds what was typed (answers escape it again)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def parse(text: str) -> Parsed:
-    text = (text or "").strip()
+    text = from_slack(text or "").strip()
     word, rest = [*text.split(None, 1), "", ""][:2]
     lowered = word.lower()
     if not text or lowered in ("help", "-h", "--help", "?"):
@@ -74,7 +81,14 @@ def acknowledge(ack: Any, command: dict[str, Any]) -> None:
 
 
 def run(command: dict[str, Any], context: BoltContext, client: WebClient, respond: Any) -> None:
-    """Lazy listener: answer a question or add a definition, then respond ephemerally."""
+    """Lazy listener: answer a question or add a definition, then respond ephemerally.
+
+    A command replayed within Slack's five-minute signature window (same `trigger_id`)
+    runs once."""
+    trigger = command.get("trigger_id")
+    if trigger and not services_in(context).feedback.claim_event(f"command:{trigger}"):
+        log.warning("/argot with trigger %s arrived again; ignored", trigger)
+        return
     parsed = parse(command.get("text", ""))
     if parsed.action == "ask":
         ask(command, parsed.question, context, respond)
@@ -110,7 +124,32 @@ def add_definition(command: dict[str, Any], parsed: Parsed, context: BoltContext
         private = is_private(client, channel)
         entry = glossary_entry(parsed.term, parsed.definition, author=user, channel=channel,
                                private=private, source=f"defined by <@{user}>")
+        entry, replaced = with_history(services.index(), entry)
         define(services.ingestor(), entry)
         log.info("%s defined %s in %s (%s)", user, entry.doc_id, channel,
                  "private" if private else "public")
-        respond(text=blocks.defined(entry.title, private))
+        respond(text=blocks.defined(entry.title, private, replaced=replaced))
+
+
+def with_history(index: Any, entry: Any) -> tuple[Any, str | None]:
+    """`entry`, carrying the definitions it replaces (newest first, at most
+    `HISTORY_KEPT`) in its `history` metadata, and credited to both authors when it
+    overwrites someone else's; plus who wrote the one replaced (None if nobody)."""
+    import json
+    from dataclasses import replace
+
+    earlier = index.chunks_of(entry.doc_id)
+    if not earlier:
+        return entry, None
+    chunk, meta = earlier[0]
+    author = str(meta.get("m.author") or "")
+    try:
+        history = json.loads(meta.get("m.history") or "[]")
+    except ValueError:
+        history = []
+    old = chunk.text.split(":", 1)[-1].strip()
+    history = [{"author": author, "definition": old}, *history][:HISTORY_KEPT]
+    source = entry.source
+    if author and author != entry.metadata.get("author"):
+        source = f"{entry.source}, replacing <@{author}>'s definition"
+    return replace(entry, source=source, metadata={**entry.metadata, "history": history}), author
