@@ -33,6 +33,9 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     except OSError as exc:
         raise ArgotError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
                          "pick another --port") from None
+    from bot.playground.surfaces import seed_teammate_thread
+
+    seed_teammate_thread(playground)  # something to try "Save to Argot" on
     print(f"Argot playground: {playground.url}  (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
         webbrowser.open(playground.url)

@@ -72,6 +72,9 @@ class PageRoutes:
         slack.add_route("POST", API + "learn", own(self.learn, body="json"))
         slack.add_route("GET", STAR_MAP, own(self.star_map))
         slack.add_route("GET", FILES_PATH, own(self.file))
+        from bot.playground.surfaces import SurfaceRoutes  # Save to Argot, the Home tab
+
+        SurfaceRoutes(self.playground).install(own, guarded)
 
     def own_site(self, route: Route, body: str | None = None) -> Route:
         """`route`, answering only the page's own Host and Origin, with `body` ("json",
