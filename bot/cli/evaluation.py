@@ -134,6 +134,15 @@ def cmd_synth(args: argparse.Namespace, services: Services) -> int:
     existing = [pair.anchor for pair in pairs] + [row["question"] for row in store.export()]
     client = ChatClient(args.base_url, model=args.chat_model, timeout_seconds=args.timeout)
     doc_ids = args.doc or list(corpus.doc_ids)
+    if not args.include_private:
+        # The endpoint is outside: by default it sees only what every channel may see.
+        from engine.learning.starmap import public_documents
+
+        public = public_documents(services.index().iter_chunks(texts=False))
+        held = [doc for doc in doc_ids if doc not in public]
+        doc_ids = [doc for doc in doc_ids if doc in public]
+        say(f"sending only documents visible everywhere to {client.base_url}: {len(doc_ids)} "
+            f"({len(held)} restricted to channels or DMs are not sent; --include-private sends them)")
     if args.limit:
         doc_ids = doc_ids[:args.limit]
     report = synthesize(client, corpus, services.embedder(), doc_ids=doc_ids,
@@ -222,6 +231,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="keep a question only if its document is in the model's top k")
     synth.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     synth.add_argument("--dry-run", action="store_true", help="print kept questions, store nothing")
+    synth.add_argument("--include-private", action="store_true",
+                       help="also send documents restricted to channels or DMs to the endpoint")
     synth.set_defaults(run=cmd_synth)
 
     star = sub.add_parser("map", help="draw documents and rated questions as a 2-D star map")
