@@ -38,23 +38,26 @@ class ActiveModel:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._cached: tuple[float, str | None] | None = None
+        self._down = False
 
-    def get(self) -> str | None:
+    def get(self, fresh: bool = False) -> str | None:
         """The active registry name; None when no version was ever switched to here
-        (the registry's own file decides then)."""
+        (the registry's own file decides then). `fresh` skips the cache."""
         with self._lock:
-            if self._cached and time.monotonic() - self._cached[0] < self.ttl:
+            if not fresh and self._cached and time.monotonic() - self._cached[0] < self.ttl:
                 return self._cached[1]
         try:
             with self.db.connect() as conn:
                 name = conn.execute(select(active_model.c.name)
                                     .where(active_model.c.slot == SLOT)).scalar()
         except FeedbackUnavailable as exc:
-            log.warning("cannot read the active model from the database (%s); keeping %s",
-                        exc, self._cached[1] if self._cached else "the registry file's")
+            if not self._down:  # one line per outage, not one per question
+                log.warning("cannot read the active model from the database (%s); keeping %s",
+                            exc, self._cached[1] if self._cached else "the registry file's")
+            self._down = True
             return self._cached[1] if self._cached else None
         with self._lock:
-            self._cached = (time.monotonic(), name)
+            self._cached, self._down = (time.monotonic(), name), False
         return name
 
     def set(self, name: str) -> None:

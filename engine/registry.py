@@ -9,21 +9,37 @@ A version is known by its registry *name*: `base` is the configured ARGOT_MODEL 
 `model_id`, so its collection in the index is keyed by the same name (`bot.services`).
 The active version is switched by writing registry.json to a temporary file and renaming
 it over the old one, so a reader sees either the old or the new state, never half of one.
+
+With a `pointer` (engine/activemodel.py: a row in the feedback database) the pointer
+decides which version is active, so every process of a deployment agrees; it is written
+wherever registry.json switches. A process whose models folder lacks the version the
+pointer names (not in its registry.json, or its folder missing) logs that once and keeps
+answering with the one its file names until the files appear.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import ArgotError
 
 BASE = "base"
+log = logging.getLogger(__name__)
+
+
+class ActivePointer(Protocol):
+    """Where the deployment keeps the active name (engine.activemodel.ActiveModel)."""
+
+    def get(self, fresh: bool = False) -> str | None: ...
+
+    def set(self, name: str) -> None: ...
 
 
 class RegistryError(ArgotError):
@@ -44,10 +60,14 @@ class ModelVersion:
 
 
 class ModelRegistry:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, pointer: ActivePointer | None = None) -> None:
         self.root = root
         self.file = root / "registry.json"
+        self.pointer = pointer
         self._cache: tuple[float, dict[str, Any]] | None = None
+        self._read_active = BASE
+        self._reloaded = False
+        self._missing: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -59,11 +79,24 @@ class ModelRegistry:
         if self._cache and self._cache[0] == mtime:
             return self._cache[1]
         state = json.loads(self.file.read_text())
-        self._cache = (mtime, state)
+        self._cache, self._reloaded = (mtime, state), True
         return state
 
     def active(self) -> ModelVersion:
-        return self.get(self._state()["active"])
+        state = self._state()
+        fresh, self._reloaded = self._reloaded, False  # the file changed: ask, not cache
+        name = (self.pointer.get(fresh=fresh) if self.pointer else None) or state["active"]
+        if name == state["active"] or self._on_disk(name, state):
+            return self.get(name)
+        if name not in self._missing:
+            self._missing.add(name)
+            log.warning("model version %s is active but not in %s; answering with %s until "
+                        "its files are there", name, self.root, state["active"])
+        return self.get(state["active"])
+
+    def _on_disk(self, name: str, state: dict[str, Any]) -> bool:
+        row = state["versions"].get(name)
+        return name == BASE or bool(row and row.get("path") and Path(row["path"]).is_dir())
 
     def get(self, name: str) -> ModelVersion:
         if name == BASE:
@@ -160,10 +193,13 @@ class ModelRegistry:
     def _fresh_state(self) -> dict[str, Any]:
         self._cache = None
         state = self._state()
+        self._read_active = state["active"]
         return {"active": state["active"], "history": list(state["history"]),
                 "versions": dict(state["versions"])}
 
     def _write(self, state: dict[str, Any]) -> None:
+        if self.pointer and state["active"] != self._read_active:
+            self.pointer.set(state["active"])  # first: every process switches with this one
         self.root.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=self.root, prefix=".registry-", suffix=".json")
         with os.fdopen(handle, "w") as out:
