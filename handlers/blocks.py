@@ -24,6 +24,8 @@ HELP = (
     "• `/argot QUESTION` — an answer only you can see.\n"
     "• `/argot define TERM: DEFINITION` — add a glossary entry. Defined in a private "
     "channel or a DM, it is only ever shown there.\n"
+    "• *Save to Argot* (⋮ on any message) — make that thread a document. "
+    "`/argot index #channel` — index a whole channel I am in.\n"
     "• React 👍 or 👎 on an answer to rate it; after a 👎 on the best match I post other "
     "candidates. Your ratings teach me your team's language."
 )
