@@ -84,7 +84,8 @@ def recent_blocks(recent: Sequence[Recent]) -> list[dict[str, Any]]:
 
 def gap_blocks(gaps: Sequence[Gap]) -> list[dict[str, Any]]:
     if not gaps:
-        return [section("None right now: every recent question found an answer someone liked.")]
+        return [section("None right now: no recent question had every answer 👎, or nothing "
+                        "found at all.")]
     blocks: list[dict[str, Any]] = []
     for gap in gaps:
         found = "nothing found" if not gap.shown else f"all {gap.shown} shown got 👎"

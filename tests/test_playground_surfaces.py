@@ -89,3 +89,39 @@ def test_a_reply_in_a_thread_from_the_page_answers_the_right_page_question(
                    what="the right page's vote")
     texts = [m["text"] for m in slack.messages(playground.channel, asked["ts"])]
     assert ASK in texts and any(t.startswith("Thanks") for t in texts)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_save_to_argot_and_the_home_tab_in_a_real_browser(playground: Playground) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_playground import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Debian's chromium is not installed at {CHROMIUM}; run `make browser`.")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    seed_teammate_thread(playground)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(playground.url)
+            teammate = page.get_by_test_id("message").filter(has_text="Nightjar is what we call").first
+            teammate.hover()
+            teammate.get_by_test_id("save-to-argot").click()
+            expect(page.locator(".message.ephemeral")).to_contain_text("Saved")
+            page.screenshot(path=str(ARTIFACTS / "saved-to-argot.png"))
+            page.get_by_test_id("message-input").fill("what is Nightjar?")
+            page.keyboard.press("Enter")
+            answer = page.get_by_test_id("answer").filter(has_text="Nightjar is what we call").first
+            expect(answer).to_be_visible(timeout=20_000)
+            page.get_by_test_id("home-tab").click()
+            expect(page.get_by_test_id("home")).to_contain_text("What Argot knows", timeout=20_000)
+            expect(page.get_by_test_id("home")).to_contain_text("saved Slack threads")
+            page.screenshot(path=str(ARTIFACTS / "home-tab.png"))
+        finally:
+            browser.close()
+    assert errors == []

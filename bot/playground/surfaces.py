@@ -15,12 +15,13 @@ Argot → "what is Nightjar?" is answered) works in the playground as in Slack.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.playground.emulator import HttpRequest, HttpResponse
 from bot.playground.emulator.server import Route
+from bot.playground.page import json_body as body_of
+from bot.playground.page import problem
 from handlers.homeview import ANSWER_ACTION, DEFINITION_BLOCK, LINK_BLOCK
 from handlers.shortcuts import CALLBACK_ID
 
@@ -82,18 +83,6 @@ class SurfaceRoutes:
             return HttpResponse.json({"ok": False, "errors": still_open.get("errors") or {},
                                       "error": " ".join((still_open.get("errors") or {}).values())})
         return HttpResponse.json({"ok": True})
-
-
-def body_of(request: HttpRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def problem(message: str, status: int) -> HttpResponse:
-    return HttpResponse.json({"ok": False, "error": message}, status)
 
 
 TEAMMATE_THREAD = (

@@ -57,6 +57,7 @@ async function showHome() {
   const panel = $("home-panel");
   panel.hidden = false;
   $("home-nav").classList.add("active");
+  document.querySelector(".nav-item[aria-current]").classList.remove("active");
   panel.replaceChildren(el("p", { class: "empty" }, "Opening the Home tab…"));
   try {
     const response = await fetch(API + "home", { cache: "no-store" });
@@ -75,6 +76,7 @@ async function showHome() {
 function hideHome() {
   $("home-panel").hidden = true;
   $("home-nav").classList.remove("active");
+  document.querySelector(".nav-item[aria-current]").classList.add("active");
 }
 
 async function openAnswerForm(queryId) {
