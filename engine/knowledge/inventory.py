@@ -36,7 +36,7 @@ class Inventory:
 
 
 GLOSSARY = "glossary (defined in Slack)"
-_cache: dict[tuple[str, int], Inventory] = {}
+_cache: dict[tuple[int, str, int, int], Inventory] = {}
 _lock = threading.Lock()
 
 
@@ -58,7 +58,7 @@ def source_kind(metadata: dict[str, Any]) -> str:
 
 def inventory(index: ChunkIndex) -> Inventory:
     """The documents of `index`, counted once per generation of the collection."""
-    key = (index.chroma_name, index.generation())
+    key = (id(index.client), index.chroma_name, index.generation(), index.count())
     with _lock:
         if key in _cache:
             return _cache[key]
