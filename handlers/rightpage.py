@@ -118,13 +118,19 @@ def take_reply(body: dict[str, Any], event: dict[str, Any], context: BoltContext
 
     with reported(reply, "taking a right-page reply"):
         feedback = services.feedback
+        text = event.get("text", "")
+        if not names_a_page(services, text, channel):
+            if event.get("type") == "app_mention" or event.get("channel_type") == "im":
+                from handlers.questions import answer_question  # it imports this module
+
+                answer_question(body, event, context, client)  # a question, not a page
+            return
         if not feedback.claim_event(f"message:{channel}:{event['ts']}"):
             return
         query_id = ConversationState.of(feedback).ask_in(channel, thread_ts)
         question = feedback.question(query_id) if query_id else None
         if question is None:
             return
-        text = event.get("text", "")
         outcome = resolve_reply(services, client, text, channel)
         if outcome is None:
             return
@@ -136,6 +142,13 @@ def take_reply(body: dict[str, Any], event: dict[str, Any], context: BoltContext
         ConversationState.of(feedback).answered(question.query_id, user, doc_id)
         log.info("right page %s for %s from %s", doc_id, question.query_id, user)
         reply(recorded(user, title, question.text))
+
+
+def names_a_page(services: Services, text: str, channel: str) -> bool:
+    """Whether the reply tries to name a page (an indexed one, a link, an id-like word);
+    small talk and questions do not."""
+    return (bool(links_in(text)) or looks_like_an_id(text)
+            or named_document(services.index(), text, channel) is not None)
 
 
 def resolve_reply(services: Services, client: WebClient, text: str, channel: str

@@ -263,3 +263,15 @@ def test_a_redirect_to_an_internal_address_is_refused(bot: Bot, pages: Pages) ->
     assert pages.requests == ["/sneaky"]  # the redirect's target was never asked for
     assert all(v.value < 0 for v in bot.services.feedback.votes_for(query_id))
     assert not bot.services.index().chunks_of(f"http://127.0.0.1:{pages.port}/sneaky")
+
+
+def test_a_question_in_the_thread_is_still_answered_as_a_question(bot: Bot) -> None:
+    asked, _ = bot.ask("what is project phoenix?")
+    reject_everything(bot, asked)
+    follow_up = bot.slack.post_user_message(bot.general, bot.user("alice"),
+                                            f"<@{BOT_USER_ID}> who owns the golden ticket queue?",
+                                            thread_ts=asked.ts)
+    assert follow_up.status == 200
+    bot.slack.wait_for(lambda: any(payload(m).get("doc_id") == "teams/gtq"
+                                   for m in bot.slack.messages(bot.general, asked.ts)),
+                       what="the follow-up answered")
