@@ -16,6 +16,7 @@ from engine.learning.training import (
     blend,
     fine_tune,
     in_memory_embedder,
+    planned_epochs,
     save,
     training_rows,
 )
@@ -61,6 +62,25 @@ def test_examples_without_negatives_train_as_pairs_and_triplet_loss_needs_negati
     assert training_rows(bare, TrainingConfig(loss="triplet")) == {}
     triplets = training_rows(EXAMPLES, TrainingConfig(loss="triplet"))["triplets"]
     assert list(triplets) == ["anchor", "positive", "negative"] and len(triplets["anchor"]) == 6
+
+
+def test_a_small_rating_set_gets_enough_steps_and_a_large_one_a_single_pass():
+    config = TrainingConfig(batch_size=16, min_steps=60, max_epochs=10)
+
+    assert planned_epochs(44, config) == 10.0   # 3 batches an epoch: capped at 10 epochs
+    assert planned_epochs(320, config) == 3.0   # 20 batches an epoch: 60 steps
+    assert planned_epochs(5000, config) == 1.0  # never less than one pass
+
+
+@pytest.mark.slow
+def test_training_stops_when_its_time_budget_is_spent(tmp_path: Path):
+    config = TrainingConfig(batch_size=2, max_seq_length=32, min_steps=10_000, max_epochs=1000,
+                            max_seconds=0.5, num_negatives=1)
+
+    result = fine_tune(str(default_model_path()), EXAMPLES, config, work_dir=tmp_path)
+
+    assert result.stopped_early
+    assert 0 < result.steps < 100
 
 
 def test_an_empty_dataset_says_what_to_provide(tmp_path: Path):

@@ -146,7 +146,8 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
        held-out questions yet; a gain on a handful of questions is mostly luck.
     3. The mean nDCG@10 gain must reach `margin`.
     4. With `evidence` (the paired per-question comparison), its lower confidence bound
-       must be above zero: a gain that resampling the questions can erase is noise.
+       must be above zero (above `margin` when that is negative): a gain that resampling
+       the questions can erase is noise.
     5. The gold file, if any, must not fall back by more than `gold_tolerance`.
     """
     main = "held-out"
@@ -169,7 +170,7 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
     if evidence is not None:
         summary += (f" ({evidence.better} better, {evidence.worse} worse; gain at least "
                     f"{evidence.low:+.3f} at {CONFIDENCE:.0%} confidence)")
-        if evidence.low <= 0:
+        if evidence.low <= min(margin, 0.0):  # a negative margin (tests) accepts a loss
             return Verdict("rejected", f"{summary}: the gain could be noise; more held-out "
                                        "questions would tell")
     if gold_active is not None and gold_candidate is not None:

@@ -105,11 +105,13 @@ class LeverChoice:
     """Setting → held-out nDCG@10, best first (the first few)."""
     contributions: dict[str, float] = field(default_factory=dict)
     """Lever → nDCG@10 lost when it alone is left out of the chosen setting."""
+    by_model: dict[str, float] = field(default_factory=dict)
+    """"active" / "candidate" → the best held-out nDCG@10 reached with that model."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
                 "contributions": self.contributions, "evidence": self.evidence.as_dict(),
-                "tried": self.tried, "vocabulary": len(self.profile.vocabulary),
+                "tried": self.tried, "by_model": self.by_model, "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
 
@@ -176,7 +178,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     choice = LeverChoice(setting, profile, today, chosen,
                          paired_bootstrap(today.per_question, chosen.per_question),
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
-                         contributions=_contributions(setting, results))
+                         contributions=_contributions(setting, results),
+                         by_model={name: round(max(m.scores.ndcg_at_10 for s, m in results.items()
+                                                   if s.model == name), 4) for name in sides})
     profile.levers = choice.as_report()
     return choice
 

@@ -3,7 +3,14 @@
 `fine_tune` trains with `SentenceTransformerTrainer` and `MultipleNegativesRankingLoss`
 over (anchor, positive, negative_1 … negative_n): every other positive and negative in
 the batch is a negative too, and the batch sampler keeps duplicates out of a batch so
-a document is never its own negative. `TripletLoss` (the classic recipe) is the option.
+a document is never its own negative. `TripletLoss` (the classic recipe) and
+`GISTEmbedLoss` (MNRL with the base model as a guide that drops in-batch negatives it
+scores above the positive: likely unrated right answers) are the options.
+
+Training is sized to the data: a few dozen rated pairs are a handful of batches, which
+one epoch would barely move, so the number of epochs rises until at least `min_steps`
+optimizer steps are taken (at most `max_epochs`), and training stops when its time
+budget (`max_seconds`) is spent, however far it got.
 
 `blend` guards against forgetting the LM-Cocktail way: the new weights are
 `alpha × fine-tuned + (1 - alpha) × base`; the learning cycle picks `alpha` on the
@@ -11,7 +18,7 @@ held-out questions, so a model that over-fitted the ratings is pulled back towar
 base, which still knows general English.
 
 Tip:
-    On a CPU, `max_seq_length=128`, `batch_size=16`, one or two epochs and
+    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=60` and
     `learning_rate=3e-5` train MiniLM on a few hundred rated questions in minutes.
     Larger batches help MNRL (more in-batch negatives) if memory and time allow.
 
@@ -24,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +43,8 @@ from engine.learning.mining import TrainingExample
 
 log = logging.getLogger(__name__)
 
-Loss = Literal["mnrl", "triplet"]
+Loss = Literal["mnrl", "triplet", "gist"]
+LOSSES: tuple[str, ...] = ("mnrl", "triplet", "gist")
 
 
 class TrainingError(ArgotError):
@@ -47,8 +56,12 @@ class TrainingConfig:
     """How a candidate is trained.
 
     Args:
-        loss: "mnrl" (MultipleNegativesRankingLoss, default) or "triplet" (TripletLoss).
-        epochs: passes over the examples.
+        loss: "mnrl" (MultipleNegativesRankingLoss, default), "triplet" (TripletLoss) or
+            "gist" (GISTEmbedLoss guided by the base model).
+        epochs: passes over the examples at least.
+        min_steps: optimizer steps at least: more epochs for a small set (see `planned_epochs`).
+        max_epochs: passes at most, however small the set.
+        max_seconds: training stops after this long (0: no limit).
         batch_size: examples per step (MNRL: also the number of in-batch negatives).
         learning_rate: AdamW's peak rate, reached after `warmup_ratio` of the steps.
         max_seq_length: tokens per text while training (answers are cut to this).
@@ -59,6 +72,9 @@ class TrainingConfig:
 
     loss: Loss = "mnrl"
     epochs: float = 1.0
+    min_steps: int = 60
+    max_epochs: float = 10.0
+    max_seconds: float = 150.0
     batch_size: int = 16
     learning_rate: float = 3e-5
     warmup_ratio: float = 0.1
@@ -76,6 +92,22 @@ class TrainingResult:
     rows: int
     loss: float | None
     seconds: float
+    epochs: float = 1.0
+    stopped_early: bool = False
+    """True when the time budget ran out before the planned steps."""
+
+
+def planned_epochs(rows: int, config: TrainingConfig) -> float:
+    """Epochs for `rows` training rows: at least `config.epochs`, more until `min_steps`
+    steps are reached, never more than `max_epochs`.
+
+    Example:
+        >>> planned_epochs(44, TrainingConfig())    # 3 batches an epoch → 10 epochs, 30 steps
+        10.0
+    """
+    per_epoch = max(1, math.ceil(rows / max(1, config.batch_size)))
+    wanted = config.min_steps / per_epoch
+    return round(min(max(config.epochs, wanted), max(config.epochs, config.max_epochs)), 2)
 
 
 def training_rows(examples: Sequence[TrainingExample], config: TrainingConfig
@@ -141,6 +173,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     from datasets import Dataset, DatasetDict
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import (
+        GISTEmbedLoss,
         MultipleNegativesRankingLoss,
         TripletLoss,
     )
@@ -156,7 +189,16 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     train: Any = datasets if len(datasets) > 1 else next(iter(datasets.values()))
     if isinstance(train, dict):
         train = DatasetDict(train)
-    loss = TripletLoss(model) if config.loss == "triplet" else MultipleNegativesRankingLoss(model)
+    if config.loss == "triplet":
+        loss = TripletLoss(model)
+    elif config.loss == "gist":
+        guide = load_sentence_transformer(base)
+        guide.max_seq_length = model.max_seq_length
+        loss = GISTEmbedLoss(model, guide)
+    else:
+        loss = MultipleNegativesRankingLoss(model)
+    total_rows = sum(len(d) for d in datasets.values())
+    epochs = planned_epochs(total_rows, config)
     prompts = {}
     for columns in rows.values():
         for column in columns:
@@ -164,7 +206,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
             if prompt:
                 prompts[column] = prompt
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(work_dir), num_train_epochs=config.epochs, max_steps=config.max_steps,
+        output_dir=str(work_dir), num_train_epochs=epochs, max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
         warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
         batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", logging_strategy="no",
@@ -177,15 +219,16 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
         trainer.remove_callback(callback)
     if progress is not None:
         trainer.add_callback(step_reporter(progress))
+    budget = time_budget(config.max_seconds)
+    trainer.add_callback(budget)
     output = trainer.train()
     model.max_seq_length = answering_length  # answers read whole chunks again
     loss_value = getattr(output, "training_loss", None)
-    total_rows = sum(len(d) for d in datasets.values())
     log.info("trained %d steps on %d rows in %.1fs", output.global_step, total_rows,
              time.perf_counter() - started)
     return TrainingResult(model, int(output.global_step), total_rows,
                           float(loss_value) if loss_value is not None else None,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, epochs, budget.stopped)
 
 
 def step_reporter(progress: Callable[[str], None]) -> Any:
@@ -207,6 +250,26 @@ def step_reporter(progress: Callable[[str], None]) -> Any:
             progress(f"  step {done}/{total}, about {when} left")
 
     return Reporter()
+
+
+def time_budget(seconds: float) -> Any:
+    """A `TrainerCallback` that stops training once `seconds` have passed (0: never);
+    its `stopped` says whether it did."""
+    from transformers import TrainerCallback
+
+    class Budget(TrainerCallback):
+        stopped = False
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.started = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if seconds and time.perf_counter() - self.started > seconds \
+                    and state.global_step < state.max_steps:
+                control.should_training_stop = True
+                self.stopped = True
+
+    return Budget()
 
 
 def blend(tuned: Any, base_state: dict[str, Any], alpha: float) -> Any:

@@ -136,3 +136,82 @@ def reject_term(registry_root: Path, term: str) -> set[str]:
     write_atomically(Path(registry_root) / REJECTED_FILE,
                      lambda out: out.write(json.dumps(sorted(terms), ensure_ascii=False).encode()))
     return terms
+
+
+class ServedProfile:
+    """A version's profile as answers use it, re-read when learned.json or the rejected
+    terms change (checked at most every `recheck_seconds`), so `argot glossary reject`
+    takes effect on the next question in every running bot."""
+
+    def __init__(self, folder: Path | None, registry_root: Path, recheck_seconds: float = 5.0) -> None:
+        self.folder = Path(folder) if folder else None
+        self.registry_root = Path(registry_root)
+        self.recheck_seconds = recheck_seconds
+        self._stamp: tuple[float, ...] | None = None
+        self._checked_at = float("-inf")
+        self._profile = LearnedProfile()
+
+    def current(self) -> LearnedProfile:
+        import time
+
+        now = time.monotonic()
+        if now - self._checked_at >= self.recheck_seconds:
+            self._checked_at = now
+            stamp = tuple(_mtime(p) for p in self._watched())
+            if stamp != self._stamp:
+                self._profile = LearnedProfile.load(self.folder, rejected_terms(self.registry_root))
+                self._stamp = stamp
+        return self._profile
+
+    def expand(self, query: Any) -> Any:
+        return self.current().vocabulary.expand(query)
+
+    def _watched(self) -> list[Path]:
+        found = [self.registry_root / REJECTED_FILE]
+        return found + ([self.folder / PROFILE_FILE] if self.folder else [])
+
+
+class _FollowedMemory:
+    """The served profile's memory as a ranker (the memory changes only with the version)."""
+
+    def __init__(self, served: ServedProfile, lookup: ChunkLookup) -> None:
+        self.served = served
+        self.lookup = lookup
+
+    def rank(self, query: Any, depth: int) -> list[Any]:
+        memory = self.served.current().memory
+        return MemoryRanker(memory, self.lookup).rank(query, depth) if memory is not None else []
+
+
+def answering_retriever(index: Any, embedder: Any, mode: Any, folder: Path | None,
+                        registry_root: Path) -> Any:
+    """The `Retriever` that answers for one version: its model, its learnt vocabulary as
+    the expansion step, its memory as an extra ranked list and its fusion weights."""
+    from engine.search.memory import chunk_lookup
+    from engine.search.retrieval import Retriever, Weighted
+
+    served = ServedProfile(folder, registry_root)
+    profile = served.current()
+    retriever = Retriever(index, embedder, mode, expansions=[served.expand],
+                          weights=profile.fusion_weights())
+
+    built: dict[int, Any] = {}
+
+    def lookup(doc_id: str, channel: str | None) -> Any:
+        bm25 = retriever.lexical.current()  # rebuilt when the collection changes
+        if id(bm25) not in built:
+            built.clear()
+            built[id(bm25)] = chunk_lookup(bm25.chunks, bm25.visible)
+        return built[id(bm25)](doc_id, channel)
+
+    weight = profile.weights.get("memory", 0.0)
+    if profile.memory is not None and weight > 0:
+        retriever.rankers.append(Weighted("memory", _FollowedMemory(served, lookup), weight))
+    return retriever
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
