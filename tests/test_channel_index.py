@@ -179,3 +179,28 @@ def test_argot_ingest_slack_channel_from_the_command_line(
     assert lines[-1] == f"{general}: 2 threads read, 2 added, 0 updated; 4 messages skipped"
     assert cli_ingest(["slack://nope"], services, lines.append) == 1
     assert BOT_USER_ID not in lines[-1]
+
+
+@pytest.mark.slow
+def test_argot_ingest_slack_url_on_the_command_line_then_argot_ask(
+        slack: SlackEmulator, home) -> None:  # noqa: ANN001 - the conftest fixture
+    import os
+    import subprocess
+    import sys
+
+    general = slack.channel_id("general")
+    [root] = fill(slack, general, ["Nightjar"])
+    env = {**os.environ, "ARGOT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ARGOT_CLIP_MODEL": "none",
+           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url}
+
+    def argot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+                              text=True, env=env, timeout=300, cwd=home.parent)
+
+    ingested = argot("ingest", f"slack://{general}")
+    assert ingested.returncode == 0, ingested.stderr
+    assert f"{general}: 1 threads read, 1 added" in ingested.stderr + ingested.stdout
+    asked = argot("ask", "what is nightjar?", "--json")
+    assert f"slack/{general}/{root}" in asked.stdout
+    mixed = argot("ingest", f"slack://{general}", "docs/")
+    assert mixed.returncode == 2 and "on their own" in mixed.stderr + mixed.stdout
