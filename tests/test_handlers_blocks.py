@@ -19,7 +19,7 @@ def test_answer_message_has_title_link_excerpt_and_source() -> None:
     assert len(section) < 400 and section.endswith("…")
     context = message["blocks"][1]["elements"][0]["text"]
     assert context.startswith("Best match · <https://wiki.example/phoenix|wiki.example/phoenix>")
-    assert message["text"].startswith("Best match: Project <Phoenix>")
+    assert message["text"].startswith("Best match: Project &lt;Phoenix&gt;")  # escaped too
 
 
 def test_labels_for_lower_ranks_and_alternatives() -> None:
