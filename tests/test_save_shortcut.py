@@ -141,3 +141,18 @@ def test_a_rate_limited_read_is_waited_out(bot: Bot) -> None:
     assert len(bot.slack.calls_to("conversations.replies")) == 6
     assert all(m["user"] != BOT_USER_ID or "Saved" not in m["text"]
                for m in bot.slack.messages(bot.general))  # the note stayed ephemeral
+
+
+@pytest.mark.slow
+def test_two_clicks_with_the_real_model(settings, minilm) -> None:  # noqa: ANN001 - fixtures
+    """With the bundled MiniLM: the saved thread is the best match for a question in other
+    words than the thread's, asked in another channel."""
+    services = Services(settings, base_embedder=minilm)
+    load_team_kb(services)
+    with running_bot(services) as bot:
+        root = thread(bot, bot.general)
+        save(bot, bot.general, root)
+        elsewhere = bot.slack.add_channel("newcomers", members=[bot.user("erin")])
+        _, [best, *_] = bot.ask("what does Nightjar mean here?", channel=elsewhere, user="erin")
+        assert payload(best)["doc_id"] == f"slack/{bot.general}/{root}"
+        assert payload(best)["rank"] == 1
