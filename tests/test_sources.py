@@ -64,7 +64,6 @@ def test_jsonl_keeps_ids_and_turns_other_keys_into_metadata(tmp_path: Path) -> N
     ("not json", "faq.jsonl:2: not JSON"),
     ('{"id": "x"}', "faq.jsonl:2: missing text"),
     ('{"text": "no id"}', "faq.jsonl:2: missing id"),
-    ('{"id": "a", "text": "again"}', "duplicate ids a"),
 ])
 def test_a_bad_jsonl_line_rejects_the_file_naming_file_and_line(line: str, message: str) -> None:
     text = '{"id": "a", "text": "first"}\n' + line
