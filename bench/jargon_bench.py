@@ -9,9 +9,9 @@ document uses, checked at start) and split by question into rated rounds and hel
 questions that are never asked. Corpora: the shared Debian FAQ + Jargon File
 (../shared/data, read at run time) and the demo knowledge base (bot/demo/kb).
 
-Each round, new simulated people ask that round's slang questions (and a re-ask of
-each with another opening) through the real `argot serve --http` driven by the Slack
-emulator and rate what it shows (`bench/jargon_slack.py`); then the real `argot train
+Each round, new simulated people ask that round's slang questions (each also in three
+other wordings, each wording by another person) through the real `argot serve --http`
+driven by the Slack emulator and rate what it shows (`bench/jargon_slack.py`); then the real `argot train
 --json` runs one cycle and its report is kept. Rows, on the same held-out questions in
 slang and in plain English, in the default hybrid mode and dense: BM25, the base model,
 the anchors trained on the first round's ratings (`bench/jargon_eval.py`), and the model
@@ -145,10 +145,8 @@ def run_corpus(name: str, args: argparse.Namespace) -> dict[str, Any]:
             asked = []
             ask_started = time.perf_counter()
             for i, q in enumerate(questions):
-                asked.append(team.ask_and_rate(people[i % len(people)], q.slang, q.relevant))
-                if q.rephrased_slang and not args.no_rephrase:
-                    asked.append(team.ask_and_rate(people[(i + 1) % len(people)], q.rephrased_slang,
-                                                   q.relevant))
+                for j, text in enumerate([q.slang, *q.reasks][:args.asks]):
+                    asked.append(team.ask_and_rate(people[(i + j) % len(people)], text, q.relevant))
             votes += sum(a.votes for a in asked)
             wait_for_votes(services.feedback, votes)
             asking = time.perf_counter() - ask_started
@@ -196,7 +194,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="the demo KB only, the first of 3 rounds (about 10 minutes)")
     parser.add_argument("--no-anchors", action="store_true", help="skip the TripletLoss and MNRL rows")
-    parser.add_argument("--no-rephrase", action="store_true", help="ask each rated question once only")
+    parser.add_argument("--asks", type=int, default=4,
+                        help="wordings of each rated question asked, each by another person (1-4)")
     parser.add_argument("--out", type=Path, help="the JSON file (default bench/.cache/jargon/results.json)")
     args = parser.parse_args()
     if args.quick:

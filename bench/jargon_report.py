@@ -51,7 +51,7 @@ def markdown(result: dict[str, Any]) -> str:
     for corpus in result["corpora"]:
         out += ["", f"### {corpus['corpus']}: {corpus['documents']} documents ({corpus['chunks']} chunks), "
                 f"{len(corpus['slang_terms'])} slang terms, {corpus['held_out']} held-out questions, "
-                f"rated per round {corpus['rated_per_round']} (+ a re-ask each where one applies)", ""]
+                f"rated per round {corpus['rated_per_round']} (each asked in up to 4 wordings)", ""]
         for mode in ("hybrid", "dense"):
             out += rows_table(corpus, mode) + [""]
         out += rounds_table(corpus)

@@ -211,6 +211,15 @@ def rephrase(question: str) -> str:
     return ""
 
 
+def reasks(question: str) -> list[str]:
+    """Three other ways a teammate asks the same thing in Slack: another opening (or a
+    greeting), "quick question: …", "anyone know …"."""
+    text = " ".join(question.split()).rstrip("?!. ")
+    lowered = text[:1].lower() + text[1:]
+    return [rephrase(question) or f"hey, {lowered}?", f"quick question: {lowered}?",
+            f"anyone know {lowered}?"]
+
+
 def absent_from(terms: Sequence[Term], texts: Iterable[str]) -> list[str]:
     """The slang wordings that occur in any of `texts` (empty: the slang is clean)."""
     wordings = sorted({w.lower() for t in terms for w in t.wordings})
@@ -228,8 +237,8 @@ class JargonQuestion:
     slang: str
     relevant: tuple[str, ...]
     terms: tuple[str, ...]
-    rephrased_slang: str = ""
-    """The slang form of a re-ask with another opening ('' if none), asked in rounds too."""
+    reasks: tuple[str, ...] = ()
+    """The slang forms of other wordings of the same question (`reasks`), asked in rounds too."""
 
 
 def questions(pairs: Iterable[tuple[str, Sequence[str]]], terms: Sequence[Term]) -> list[JargonQuestion]:
@@ -240,10 +249,8 @@ def questions(pairs: Iterable[tuple[str, Sequence[str]]], terms: Sequence[Term])
         slang, used = rewrite(plain, terms)
         if not used:
             continue
-        again = rephrase(plain)
-        rephrased = rewrite(again, terms)[0] if again else ""
-        found.append(JargonQuestion(plain, slang, tuple(relevant), used,
-                                    rephrased if rephrased and rephrased != slang else ""))
+        again = tuple(dict.fromkeys(rewrite(text, terms)[0] for text in reasks(plain)))
+        found.append(JargonQuestion(plain, slang, tuple(relevant), used, again))
     return found
 
 
