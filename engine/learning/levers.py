@@ -106,7 +106,8 @@ class LeverChoice:
     contributions: dict[str, float] = field(default_factory=dict)
     """Lever → nDCG@10 lost when it alone is left out of the chosen setting."""
     by_model: dict[str, float] = field(default_factory=dict)
-    """"active" / "candidate" → the best held-out nDCG@10 reached with that model."""
+    """"active" / "candidate" → held-out nDCG@10 of that model alone (dense search, no
+    other lever): what fine-tuning did by itself."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
@@ -179,8 +180,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          paired_bootstrap(today.per_question, chosen.per_question),
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
                          contributions=_contributions(setting, results),
-                         by_model={name: round(max(m.scores.ndcg_at_10 for s, m in results.items()
-                                                   if s.model == name), 4) for name in sides})
+                         by_model={name: round(results[Setting(name, False, 0.0, 1.0, 0.0)]
+                                               .scores.ndcg_at_10, 4) for name in sides})
     profile.levers = choice.as_report()
     return choice
 
