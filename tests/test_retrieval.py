@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.services import Services
 from engine.errors import QueryError
-from engine.search.retrieval import MAX_QUERY_CHARS, Retriever
+from engine.search.ranking import RankedChunk
+from engine.search.retrieval import MAX_QUERY_CHARS, Query, Retriever, Weighted
 from engine.types import Document
 
 DOCS = [
@@ -75,3 +78,34 @@ def test_bm25_sees_documents_ingested_after_it_was_built(services: Services,
 
 def test_an_empty_index_answers_nothing(services: Services) -> None:
     assert services.retriever().search("anything") == []
+
+
+def test_an_expansion_step_lets_bm25_find_what_the_question_only_abbreviates(
+        services: Services, retriever: Retriever) -> None:
+    assert retriever.search("who owns phx", k=1, mode="bm25") == []
+
+    def spell_out(query: Query) -> Query:
+        return replace(query, words=query.words.replace("phx", "phx phoenix"))
+
+    expanded = Retriever(services.index(), services.embedder(), expansions=[spell_out])
+    assert expanded.search("who owns phx", k=1, mode="bm25")[0].doc_id == "services/phoenix"
+
+
+def test_an_extra_ranked_list_is_fused_into_the_hybrid_with_its_weight(
+        services: Services, retriever: Retriever) -> None:
+    heron = services.index().chunks_of("services/heron")[0][0]
+
+    class Remembered:
+        def rank(self, query: Query, depth: int) -> list[RankedChunk]:
+            assert query.vector is not None  # the dense vector travels with the query
+            return [RankedChunk(heron, 1.0)]
+
+    question = "who sends invoices for billing"
+    assert retriever.search(question, k=1)[0].doc_id == "services/phoenix"
+    remembering = Retriever(services.index(), services.embedder(),
+                            rankers=[Weighted("memory", Remembered(), 3.0)])
+    assert remembering.search(question, k=1)[0].doc_id == "services/heron"
+    assert remembering.search(question, k=1, mode="dense")[0].doc_id == "services/phoenix"
+    lighter = Retriever(services.index(), services.embedder(),
+                        rankers=[Weighted("memory", Remembered(), 0.5)])
+    assert lighter.search(question, k=1)[0].doc_id == "services/phoenix"
