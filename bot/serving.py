@@ -115,6 +115,7 @@ class HttpBot:
         self.server.request_deadline_s = request_deadline_s
         self.host, self.port = host, int(self.server.effective_port)
         self._thread: threading.Thread | None = None
+        self._serving = False
         self._stopping = threading.Event()
         self._stopped = threading.Event()
 
@@ -124,6 +125,7 @@ class HttpBot:
         return f"http://{host}:{self.port}{EVENTS_PATH}"
 
     def serve_forever(self) -> None:
+        self._serving = True
         try:
             while not self._stopping.is_set():
                 wasyncore.loop(timeout=0.2, use_poll=True, map=self._map, count=1)
@@ -134,15 +136,23 @@ class HttpBot:
 
     def start(self) -> HttpBot:
         """Serve on a background thread."""
+        self._serving = True
         self._thread = threading.Thread(target=self.serve_forever, name="argot-http", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop taking events, then let the answers already being worked on finish."""
+        """Stop taking events, then let the answers already being worked on finish.
+        Stopping again does nothing."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
-        self.server.pull_trigger()
-        self._stopped.wait(timeout=10)
+        if self._serving:
+            self.server.pull_trigger()
+            self._stopped.wait(timeout=10)
+        else:
+            wasyncore.close_all(self._map)
+            self.server.task_dispatcher.shutdown(timeout=5)
         if self._thread:
             self._thread.join(timeout=5)
         self.app.listener_runner.listener_executor.shutdown(wait=True)
