@@ -9,9 +9,10 @@ documents are visible only there. Rate limits (Tier 3) are waited out (bot/slack
 
 Incremental and resumable: after every `batch` threads the run stores how far it got
 (`running_until`); a run that dies midway is picked up after that point by the next one,
-and a finished run moves `done_until`, so the next reads only what is newer. A thread
-that gets new replies after its root was read is re-read only when saved again ("Save to
-Argot") or when the channel is indexed afresh (`fresh=True`).
+and a finished run moves `done_until`, so the next reads only what is newer: new
+top-level messages, and threads started in the last `REREAD_DAYS` days that got a reply
+since (their `latest_reply`). An older thread's new replies come in when it is saved
+again ("Save to Argot") or the channel is indexed afresh (`fresh=True`).
 
 Example:
     >>> run = index_channel(client, services, "C0123")
@@ -43,6 +44,8 @@ MIN_WORDS = 12
 """A message without replies becomes a document only when it has at least this many
 words: "thanks!" and "+1" teach nothing."""
 BATCH = 20
+REREAD_DAYS = 7
+"""How far back a run looks for threads with new replies (one more history page or two)."""
 
 
 @dataclass
@@ -77,11 +80,14 @@ def index_channel(client: WebClient, services: Services, channel: str, *, added_
     private = is_private(client, channel)
     known = state.channel(channel)
     tracked = state.add_channel(channel, private=private, added_by=added_by)
-    oldest = "" if fresh or known is None else tracked.done_until
+    done = "" if fresh or known is None else tracked.done_until
     resume_after = "" if fresh else tracked.running_until
     run = ChannelRun(channel, resumed_after=resume_after)
-    roots = top_level_messages(client, channel, oldest=oldest, sleep=sleep)
-    newest = roots[-1]["ts"] if roots else tracked.done_until
+    scan_from = f"{max(0.0, float(done) - REREAD_DAYS * 86400):.6f}" if done else ""
+    roots = [root for root in top_level_messages(client, channel, oldest=scan_from, sleep=sleep)
+             if not done or float(root["ts"]) > float(done)
+             or float(root.get("latest_reply") or 0) > float(done)]
+    newest = max([done, *(root["ts"] for root in roots)], key=lambda ts: float(ts or 0))
     pending: list[Document] = []
     last_ts = ""
     for root in roots:

@@ -204,3 +204,20 @@ def test_argot_ingest_slack_url_on_the_command_line_then_argot_ask(
     assert f"slack/{general}/{root}" in asked.stdout
     mixed = argot("ingest", f"slack://{general}", "docs/")
     assert mixed.returncode == 2 and "on their own" in mixed.stderr + mixed.stdout
+
+
+def test_a_new_reply_to_a_recent_thread_is_read_on_the_next_run(
+        slack: SlackEmulator, services: Services) -> None:
+    general = slack.channel_id("general")
+    roots = fill(slack, general, TOPICS[:3])
+    client = client_for(slack, services)
+    index_channel(client, services, general, sleep=no_sleep)
+    slack.clear_calls()
+    slack.post_user_message(general, slack.add_user("carol"), "Kestrel moved to the data team "
+                            "in May.", thread_ts=roots[1], deliver=False)
+    run = index_channel(client, services, general, sleep=no_sleep)
+    assert run.updated == [f"slack/{general}/{roots[1]}"] and run.added == []
+    assert [c.params["ts"] for c in slack.calls_to("conversations.replies")] == [roots[1]]
+    text = " ".join(c.text for c, _ in services.index().chunks_of(f"slack/{general}/{roots[1]}"))
+    assert "data team" in text
+
