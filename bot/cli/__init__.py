@@ -9,12 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import db, evaluation, knowledge, learning, playground, slack
+from bot.cli import db, evaluation, glossary, knowledge, learning, playground, slack
 from bot.cli.common import say
 from bot.home import keep_private
 from engine.errors import ArgotError
 
-MODULES = [knowledge, slack, evaluation, learning, playground, db]
+MODULES = [knowledge, slack, evaluation, learning, glossary, playground, db]
 
 
 def build_parser() -> argparse.ArgumentParser:
