@@ -21,20 +21,26 @@ PAGES = {
 }
 
 
-class Pages(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        if self.path not in PAGES:
-            self.send_error(404)
-            return
-        content_type, body = PAGES[self.path]
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
+class Quiet(BaseHTTPRequestHandler):
+    """A test server's handler: `send` a whole answer, log nothing."""
+
+    def send(self, status: int, kind: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+class Pages(Quiet):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path not in PAGES:
+            self.send_error(404)
+            return
+        self.send(200, *PAGES[self.path])
 
 
 @pytest.fixture
