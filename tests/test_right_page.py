@@ -217,20 +217,22 @@ def pages() -> Iterator[Pages]:
     server.close()
 
 
-def allow(bot: Bot, *hosts: str, trusted: tuple[str, ...] = ()) -> None:
-    """ARGOT_INGEST_HOSTS=hosts; the fetcher's policy: those hosts, and `trusted` exempt
-    from the public-address rule (a test server on 127.0.0.1 stands in for a wiki)."""
+def allow(bot: Bot, *hosts: str, trusted: tuple[str, ...] = (), any_address: bool = False
+          ) -> None:
+    """ARGOT_INGEST_HOSTS=hosts; the fetcher's policy: those hosts, with `trusted` exempt
+    from the public-address rule, or every address allowed (`any_address`: the fetcher's
+    test-only switch, so a server on 127.0.0.1 can stand in for a wiki)."""
     from engine.knowledge.web import HostPolicy, fetch_page
 
     bot.services.settings = replace(bot.services.settings, ingest_hosts=hosts)
-    policy = HostPolicy.only(hosts, trusted=trusted)
+    policy = HostPolicy.only(hosts, trusted=trusted, any_address=any_address)
     bot.services.page_fetcher = lambda url: fetch_page(url, policy=policy)  # type: ignore[attr-defined]
 
 
 def test_an_allowed_new_link_is_ingested_then_counted(bot: Bot, pages: Pages) -> None:
     asked, _ = bot.ask("what is project phoenix?")
     query_id = reject_everything(bot, asked)
-    allow(bot, "127.0.0.1", trusted=("127.0.0.1",))
+    allow(bot, "127.0.0.1", any_address=True)
     url = f"http://127.0.0.1:{pages.port}/nightjar"
     bot.slack.post_user_message(bot.general, bot.user("bob"), f"<{url}>", thread_ts=asked.ts)
     [thanks] = bot_says(bot, bot.general, asked.ts, "Thanks")
