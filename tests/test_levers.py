@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.querysets import QuerySet
 from engine.learning.levers import ModelSide, Setting, choose_levers
+from engine.learning.trainingdata import RatedQuestion
 from engine.learning.vocabulary import learn_vocabulary
 from engine.search.profile import LearnedProfile
 from engine.search.vocabulary import Vocabulary
@@ -65,3 +66,17 @@ def test_fusion_weights_are_chosen_on_held_out_questions_when_one_half_is_better
 
     best_part = max(choice.chosen.scores.ndcg_at_10, choice.served.scores.ndcg_at_10)
     assert choice.chosen.scores.ndcg_at_10 == best_part
+
+
+def test_every_rated_question_is_cross_checked_with_what_the_other_questions_taught():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    more = RATED + [RatedQuestion("tollbooth timeouts", {"wiki/gateway": 1.0}),
+                    RatedQuestion("sparkles service outage", {"wiki/flags": 1.0})]
+
+    choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
+                           learn_vocabulary(more, DOCUMENTS), more, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS))
+
+    assert (choice.held_out, choice.cross_checked) == (5, len(more))
+    assert choice.evidence.questions == 5 + len(more)
+    assert choice.setting.vocabulary and choice.evidence.low > 0
