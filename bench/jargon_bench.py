@@ -117,7 +117,8 @@ def corpus_size(services: Any) -> dict[str, int]:
 # -- one corpus -------------------------------------------------------------------------------
 
 
-def run_corpus(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[str, Any]:
+    """One corpus, every row; `save(partial)` hears what is known after each round."""
     started = time.perf_counter()
     terms, pairs = corpus_setup(name)
     offenders = slang.absent_from(terms, corpus_texts(name))
@@ -137,7 +138,20 @@ def run_corpus(name: str, args: argparse.Namespace) -> dict[str, Any]:
     size = corpus_size(services)
     say(f"{name}: base slang/plain hybrid MRR@10 {rows[1].metrics['hybrid']['slang']['mrr@10']:.3f} / "
         f"{rows[1].metrics['hybrid']['plain']['mrr@10']:.3f}")
-    rounds, anchors, votes = [], {}, 0
+    rounds: list[dict[str, Any]] = []
+    anchors: dict[str, Any] = {}
+    votes = 0
+
+    def result() -> dict[str, Any]:
+        return {"corpus": name, **size,
+                "slang_terms": [t.slang for t in terms], "slang_questions": len(found),
+                "questions": len(pairs), "rated_per_round": [len(r) for r in split.rounds],
+                "held_out": len(held), "examples": [[q.plain, q.slang] for q in held[:8]],
+                "rows": [{"name": r.name, "metrics": r.metrics, "reciprocal_ranks": r.ranks} for r in rows],
+                "held_out_questions": [{"plain": q.plain, "slang": q.slang, "relevant": list(q.relevant),
+                                        "terms": list(q.terms)} for q in held],
+                "rounds": rounds, "anchors": anchors, "seconds": round(time.perf_counter() - started, 1)}
+
     with serving(home, WORK / f"{name}-serve.log") as slack:
         team = Team(slack)
         for number, questions in enumerate(split.rounds[:args.run_rounds or args.rounds], start=1):
@@ -160,6 +174,8 @@ def run_corpus(name: str, args: argparse.Namespace) -> dict[str, Any]:
                     rows.append(measure(anchor, anchor_searches, sets))
                     anchors[anchor] = info
                     say(f"  {info} slang hybrid MRR@10 {rows[-1].metrics['hybrid']['slang']['mrr@10']:.3f}")
+                    if save:
+                        save(result())
             report, wall = train(home, WORK / f"{name}-train-{number}.log")
             say(f"{name} round {number}: argot train {report['decision']} in {wall:.0f} s: "
                 f"{report['reason']}")
@@ -175,14 +191,9 @@ def run_corpus(name: str, args: argparse.Namespace) -> dict[str, Any]:
                                "decision", "reason", "pairs", "hard_negatives", "metrics", "seconds",
                                "phases", "alpha", "alpha_scores", "training", "negatives",
                                "pairs_by_source", "ratings", "new_ratings")}})
-    return {"corpus": name, **size,
-            "slang_terms": [t.slang for t in terms], "slang_questions": len(found),
-            "questions": len(pairs), "rated_per_round": [len(r) for r in split.rounds],
-            "held_out": len(held), "examples": [[q.plain, q.slang] for q in held[:8]],
-            "rows": [{"name": r.name, "metrics": r.metrics, "reciprocal_ranks": r.ranks} for r in rows],
-            "held_out_questions": [{"plain": q.plain, "slang": q.slang, "relevant": list(q.relevant),
-                                    "terms": list(q.terms)} for q in held],
-            "rounds": rounds, "anchors": anchors, "seconds": round(time.perf_counter() - started, 1)}
+            if save:
+                save(result())
+    return result()
 
 
 def main() -> None:
@@ -203,14 +214,24 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     corpora = ["demo", "debian"] if args.corpus == "both" else [args.corpus]
-    result = {"command": " ".join(sys.argv[1:]),
-              "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "levers": {k: v for k, v in os.environ.items() if k.startswith("ARGOT_")},
-              "corpora": [run_corpus(name, args) for name in corpora]}
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     out = args.out or WORK / f"results{'-quick' if args.quick else ''}.json"
-    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str))
+    result: dict[str, Any] = {"command": " ".join(sys.argv[1:]),
+                              "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                              "levers": {k: v for k, v in os.environ.items() if k.startswith("ARGOT_")},
+                              "corpora": []}
+
+    def save(partial: dict[str, Any] | None = None, done: bool = False) -> None:
+        """The JSON so far (after every round: a long run that is stopped still says something)."""
+        corpora_now = result["corpora"] + ([partial] if partial else [])
+        out.write_text(json.dumps({**result, "corpora": corpora_now, "finished": done,
+                                   "seconds": round(time.perf_counter() - started, 1),
+                                   "load_average": [round(x, 2) for x in os.getloadavg()]},
+                                  indent=1, ensure_ascii=False, default=str))
+
+    for name in corpora:
+        result["corpora"].append(run_corpus(name, args, save))
+    save(done=True)
+    result = json.loads(out.read_text())
     table = markdown(result)
     out.with_suffix(".md").write_text(table)
     print(table)

@@ -59,3 +59,11 @@ def markdown(result: dict[str, Any]) -> str:
             out.append(f"\n{name}: {info['pairs']} pairs, {info['steps']} steps, {info['epochs']} epochs, "
                        f"{info['seconds']:.0f} s (training {info['training_seconds']:.0f} s)")
     return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # the tables of a results file, finished or not
+    import json
+    import sys
+    from pathlib import Path
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))
