@@ -30,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.batching import batching
 from engine.embedders import TextEmbedder
 from engine.errors import QueryError
 from engine.index import ChunkIndex, visibility_filter
@@ -189,14 +190,17 @@ class Searcher:
 
 
 class Retriever(Searcher):
-    """The searcher that answers: one model's collection (Chroma) with its embedder."""
+    """The searcher that answers: one model's collection (Chroma) with its embedder.
+
+    Its questions are embedded through `engine.batching` (questions asked together on
+    several threads share one forward pass; a lone question goes at once)."""
 
     def __init__(self, index: ChunkIndex, embedder: TextEmbedder, mode: Mode = "hybrid", *,
                  expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
                  weights: dict[str, float] | None = None) -> None:
         self.index = index
         self.lexical: LexicalIndex
-        super().__init__(IndexVectors(index), LexicalIndex(index), embedder, mode,
+        super().__init__(IndexVectors(index), LexicalIndex(index), batching(embedder), mode,
                          expansions=expansions, rankers=rankers, weights=weights)
 
     @property
