@@ -39,7 +39,8 @@ the best score. With hybrid retrieval that keeps documents both rankings agree o
 drops those only one of them found (at most half the best fused score)."""
 
 def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQuestion,
-                 hits: Sequence[Hit], *, ranked_by: str) -> list[ShownAnswer]:
+                 hits: Sequence[Hit], *, ranked_by: str, recorded: bool = False
+                 ) -> list[ShownAnswer]:
     """Record `question` and answer it in `question.thread_ts`, one message per hit.
 
     Args:
@@ -50,11 +51,14 @@ def post_answers(client: WebClient, feedback: FeedbackStore, question: AskedQues
         hits: the documents, best first (none: the bot says it found nothing).
         ranked_by: the model that ranked them: the text model's registry name, or the
             CLIP model's `model_id` (the metadata's `model_version`).
+        recorded: the caller recorded the question already (handlers/questions.py does,
+            beside the search), so it is not recorded again.
 
     Returns:
         What was shown, with each message's ts.
     """
-    feedback.record_question(question)
+    if not recorded:
+        feedback.record_question(question)
     if not hits:
         client.chat_postMessage(channel=question.channel, thread_ts=question.thread_ts or None,
                                 text=blocks.NO_MATCH)

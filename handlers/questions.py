@@ -2,6 +2,12 @@
 
 Slack gets its acknowledgement at once; searching and posting happen in a lazy
 listener after it. A message is answered once, however often it is delivered.
+
+The first answer leaves as soon as the search is done: the message is claimed and the
+question recorded on a small pool of their own (`RECORD_THREADS`) while the search runs,
+and the answers are posted only once both are in. So a redelivery still answers
+nothing (its claim fails: its search is thrown away), and every posted answer has its
+question on record before anyone can rate it.
 Messages that carry images are left to handlers/images.py.
 """
 
@@ -9,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from engine.feedback import AskedQuestion
+from engine.feedback import AskedQuestion, FeedbackStore
 from engine.search.retrieval import MAX_QUERY_CHARS
 from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
@@ -27,6 +34,9 @@ from handlers.searches import search_text
 log = logging.getLogger("argot.handlers")
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+RECORD_THREADS = 4
+
+_records = ThreadPoolExecutor(RECORD_THREADS, thread_name_prefix="argot-record")
 
 
 def register(app: App) -> None:
@@ -60,19 +70,36 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
 
     with reported(reply, "answering a question"):
         feedback = services.feedback
-        if not claim_message(feedback, body, event):
-            return
         text = question_text(event.get("text", ""), context.bot_user_id)
         if not text:
-            reply(blocks.EMPTY_QUESTION)
+            if claim_message(feedback, body, event):
+                reply(blocks.EMPTY_QUESTION)
             return
         truncated = len(text) > MAX_QUERY_CHARS
         text = text[:MAX_QUERY_CHARS]
         question = AskedQuestion(text=text, user=event["user"], channel=channel,
                                  thread_ts=thread_ts)
-        hits, ranked_by = search_text(services, question, [], ANSWERS_SHOWN)
-        post_answers(client, feedback, question, worth_showing(hits), ranked_by=ranked_by)
+        recorded = _records.submit(claim_and_record, feedback, body, event, question)
+        try:
+            hits, ranked_by = search_text(services, question, [], ANSWERS_SHOWN)
+        except Exception:
+            if recorded.result():
+                raise
+            return  # a redelivery: the first delivery reports the failure
+        if not recorded.result():
+            return
+        post_answers(client, feedback, question, worth_showing(hits), ranked_by=ranked_by,
+                     recorded=True)
         if not hits:
             ask_for_right_page(client, feedback, question)
         if truncated:
             reply(blocks.TRUNCATED.format(limit=MAX_QUERY_CHARS))
+
+
+def claim_and_record(feedback: FeedbackStore, body: dict[str, Any], event: dict[str, Any],
+                     question: AskedQuestion) -> bool:
+    """Claim the message; for the first delivery, record its question too."""
+    if not claim_message(feedback, body, event):
+        return False
+    feedback.record_question(question)
+    return True
