@@ -95,6 +95,11 @@ class ChunkIndex:
             raise IndexUnavailable(f"Cannot open collection {self.chroma_name}: {exc}") from exc
         self._batch = max(1, min(int(client.get_max_batch_size()), 5000))
 
+    @property
+    def uuid(self) -> str:
+        """Chroma's id of the collection: a collection deleted and made again has a new one."""
+        return str(self._collection.id)
+
     # -- writing -------------------------------------------------------------------
 
     def replace_document(self, document: Document, chunks: Sequence[Chunk],

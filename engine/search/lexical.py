@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.index import ChunkIndex
+from engine.search import bm25store
 from engine.search.ranking import RankedChunk, best_chunks, document_maxima, group_by_document, top_rows
 from engine.search.tokens import tokenize
 from engine.types import Chunk
@@ -50,11 +51,13 @@ class Bm25:
             every channel may see.
     """
 
-    def __init__(self, chunks: Iterable[tuple[Chunk, dict[str, Any]]]) -> None:
+    def __init__(self, chunks: Iterable[tuple[Chunk, dict[str, Any]]], model: Any = None) -> None:
+        """`model`: a `bm25s.BM25` already built over these chunks (`engine.search.bm25store`)."""
         pairs = list(chunks)
         meta = {chunk.chunk_id: metadata for chunk, metadata in pairs}
         self.chunks, self.doc_ids, self.starts = group_by_document(chunk for chunk, _ in pairs)
-        self.model = bm25_model([chunk.embedding_text for chunk in self.chunks])
+        self.model = model if model is not None else bm25_model(
+            [chunk.embedding_text for chunk in self.chunks])
         rows_of: dict[str, list[int]] = {}
         for row, chunk in enumerate(self.chunks):
             for key, value in meta[chunk.chunk_id].items():
@@ -95,7 +98,11 @@ class Bm25:
 
 
 class LexicalIndex:
-    """`Bm25` over one collection's chunks, rebuilt when the collection changes."""
+    """`Bm25` over one collection's chunks, rebuilt when the collection changes.
+
+    A build is saved per collection generation (`engine.search.bm25store`), so the next
+    process to need the same generation (a cold `argot ask`, the bot) memory-maps it
+    instead of rebuilding."""
 
     def __init__(self, index: ChunkIndex, recheck_seconds: float = 5.0) -> None:
         self.index = index
@@ -121,6 +128,19 @@ class LexicalIndex:
             generation = self.index.fresh_generation()
             self._checked_at = now
             if generation != self._generation or self._bm25 is None:
-                self._bm25 = Bm25(self.index.iter_chunks())
+                self._bm25 = self._saved_or_built(generation)
                 self._generation = generation
             return self._bm25
+
+    def _saved_or_built(self, generation: int) -> Bm25:
+        folder = bm25store.cache_folder(self.index)
+        name = bm25store.key(self.index, generation)
+        saved = bm25store.load(folder, name) if folder is not None else None
+        if saved is not None:
+            model, chunks = saved
+            return Bm25(chunks, model=model)
+        pairs = list(self.index.iter_chunks())
+        bm25 = Bm25(pairs)
+        if folder is not None and len(bm25):
+            bm25store.save(folder, name, bm25.model, pairs)
+        return bm25
