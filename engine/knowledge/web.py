@@ -124,8 +124,8 @@ def check_url(url: str, policy: HostPolicy) -> None:
                            "ARGOT_INGEST_HOSTS")
 
 
-def checked_address(host: str, port: int, policy: HostPolicy) -> str:
-    """Step 3: the address to connect to, every address of the host being allowed."""
+def checked_addresses(host: str, port: int, policy: HostPolicy) -> list[str]:
+    """Step 3: the addresses to try, in order, every address of the host being allowed."""
     host = host.lower()
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -137,7 +137,7 @@ def checked_address(host: str, port: int, policy: HostPolicy) -> str:
         if private or not addresses:
             raise FetchRefused(f"{host} resolves to a loopback, private or link-local address "
                                f"({', '.join(private[:2])}); Argot does not fetch from those")
-    return addresses[0]
+    return addresses
 
 
 class _Guarded:
@@ -160,10 +160,17 @@ class _Guarded:
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None, socket_options: object = None) -> object:
-        address = checked_address(host, port, self.policy)
-        stream = self.sync.connect_tcp(address, port, self.left(timeout), local_address,
-                                       socket_options)  # type: ignore[arg-type]
-        return _DeadlineStream(stream, self)
+        addresses = checked_addresses(host, port, self.policy)
+        for number, address in enumerate(addresses, start=1):
+            try:
+                stream = self.sync.connect_tcp(address, port, self.left(timeout), local_address,
+                                               socket_options)  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001 - httpcore's ConnectError; try the next address
+                if number == len(addresses):
+                    raise
+                continue
+            return _DeadlineStream(stream, self)
+        raise FetchFailed(f"{host}: no address to connect to")
 
     def connect_unix_socket(self, *args: object, **kwargs: object) -> object:
         raise FetchRefused("unix sockets are not fetched")
