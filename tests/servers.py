@@ -1,7 +1,8 @@
 """Real servers for the tests: a throw-away PostgreSQL cluster and a `chroma run` server.
 
 Both are session-scoped fixtures; a test module that needs one imports it
-(`from tests.servers import postgres`). PostgreSQL is Debian's: when its binaries are
+(`from tests.servers import postgres`); `running_postgres()` and `running_chroma(folder)`
+start the same servers outside pytest (the load benchmark). PostgreSQL is Debian's: when its binaries are
 missing the fixture installs the `postgresql` package (as root, as in CI), then runs
 `initdb` and `pg_ctl` as the `postgres` user on a free port in a temporary folder, and
 stops the cluster at the end of the session.
@@ -9,6 +10,7 @@ stops the cluster at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -107,9 +109,9 @@ def as_postgres(*command: str | Path) -> None:
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """A throw-away PostgreSQL cluster for the whole session (trust auth, 127.0.0.1 only)."""
+@contextlib.contextmanager
+def running_postgres() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL cluster (trust auth, 127.0.0.1 only), removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="argot-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
@@ -125,19 +127,32 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One cluster for the whole test session."""
+    with running_postgres() as cluster:
+        yield cluster
+
+
 # -- Chroma --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real Chroma server on a free local port, started by the test set-up."""
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as address:
+        yield address
+
+
+@contextlib.contextmanager
+def running_chroma(data: Path) -> Iterator[tuple[str, int]]:
+    """`chroma run` on a free local port with its data in `data`; (host, port)."""
     from engine.errors import IndexUnavailable
     from engine.index import make_client
 
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma CLI comes with the chromadb package"
     port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
     log = open(data / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
     process = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
@@ -155,7 +170,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     except TimeoutError:
         process.kill()
         raise
-    yield "127.0.0.1", port
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
