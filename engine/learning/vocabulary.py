@@ -45,6 +45,8 @@ from engine.search.tokens import CJK_RUN, tokenize
 from engine.search.vocabulary import DEFINED, LEARNT, GlossaryEntry, Vocabulary
 
 MAX_TERM_WORDS = 3
+MIN_GAIN = 0.05
+"""Mean reciprocal-rank gain (BM25, the term's own questions) an expansion must bring."""
 MAX_QUESTION_SHARE = 0.3
 """A term in more of the rated questions than this is how people ask, not what about."""
 QUESTION_WORDS = frozenset(
@@ -132,15 +134,26 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     rated = [q for q in rated if q.positives and q.tokens]
     refused = {tuple(tokenize(term)) for term in rejected}
     support = _mismatched_terms(rated, corpus, max_df_share, min_evidence, refused)
-    learnt: list[GlossaryEntry] = []
+    scored = []
     for term, members in support:
-        expansion = _best_expansion([rated[i] for i in members],
-                                    [q for i, q in enumerate(rated) if i not in members], corpus)
-        if expansion is None:
+        found = _best_expansion([rated[i] for i in sorted(members)],
+                                [q for i, q in enumerate(rated) if i not in members], corpus)
+        if found is not None:
+            scored.append((found[1], term, members, found[0]))
+    # The terms that lift their questions most claim their words first: "night owls"
+    # and "owls who do" cannot both explain the same question.
+    claimed: dict[int, set[str]] = defaultdict(set)
+    learnt: list[GlossaryEntry] = []
+    for _, term, members, expansion in sorted(scored, key=lambda item: (
+            -round(item[0], 6), -len(item[2]), -len(item[1]), item[1])):
+        free = sorted(i for i in members if not set(term) & claimed[i])
+        if len(free) < min_evidence:
             continue
-        chosen = [rated[i] for i in members]
+        for i in free:
+            claimed[i] |= set(term)
+        chosen = [rated[i] for i in free]
         learnt.append(GlossaryEntry(
-            join_tokens(term), " ".join(join_tokens(p) for p in expansion), len(members), LEARNT,
+            join_tokens(term), " ".join(join_tokens(p) for p in expansion), len(free), LEARNT,
             tuple(q.text for q in chosen[:3]),
             tuple(dict.fromkeys(corpus.doc_ids[q.positives[0]] for q in chosen))[:5]))
     learnt.sort(key=lambda e: (-e.evidence, e.term))
@@ -165,8 +178,6 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
             continue
         if len(questions) > max(5, MAX_QUESTION_SHARE * len(rated)):
             continue
-        if any(_inside(term, longer) and questions <= q for longer, q in found):
-            continue  # the words of a longer term already learnt from the same questions
         if corpus.df(term) > limit:
             continue
         unmatched = {i for i in questions
@@ -176,23 +187,24 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
     return found
 
 
-def _inside(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    n = len(short)
-    return any(long[i:i + n] == short for i in range(len(long) - n + 1))
-
-
 def _best_expansion(members: list[_Question], others: list[_Question], corpus: _Corpus
-                    ) -> tuple[tuple[str, ...], ...] | None:
-    """The phrase (or two) that best lifts the members' chosen documents in BM25."""
+                    ) -> tuple[tuple[tuple[str, ...], ...], float] | None:
+    """The phrase (or two) that best lifts the members' chosen documents in BM25, and the
+    mean reciprocal-rank gain it brings; None when nothing lifts them by `MIN_GAIN` with
+    more questions helped than hurt (twice over)."""
     candidates = _candidate_phrases(members, others, corpus)
     if not candidates:
         return None
+    before = [corpus.reciprocal_rank(q.tokens, q.positives) for q in members]
+
+    def ranks(phrases: tuple[tuple[str, ...], ...]) -> list[float]:
+        extra = [token for phrase in phrases for token in phrase]
+        return [corpus.reciprocal_rank([*q.tokens, *extra], q.positives) for q in members]
 
     def lift(phrases: tuple[tuple[str, ...], ...]) -> float:
-        extra = [token for phrase in phrases for token in phrase]
-        return sum(corpus.reciprocal_rank([*q.tokens, *extra], q.positives) for q in members)
+        return sum(ranks(phrases))
 
-    baseline = lift(())
+    baseline = sum(before)
     scored = sorted(((lift((p,)), p) for p in candidates), key=lambda item: -item[0])
     best_score, best = scored[0][0], (scored[0][1],)
     if best_score <= baseline:
@@ -204,7 +216,13 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
             if pair_score > best_score:
                 best_score, best = pair_score, pair
             break
-    return best
+    after = ranks(best)
+    helped = sum(a > b + 1e-9 for a, b in zip(after, before, strict=True))
+    hurt = sum(a < b - 1e-9 for a, b in zip(after, before, strict=True))
+    gain = (best_score - baseline) / len(members)
+    if gain < MIN_GAIN or helped < 2 * hurt or not helped:
+        return None
+    return best, gain
 
 
 def _candidate_phrases(members: list[_Question], others: list[_Question], corpus: _Corpus
@@ -216,9 +234,9 @@ def _candidate_phrases(members: list[_Question], others: list[_Question], corpus
         asked = set(question.tokens)
         for row in question.positives:
             tokens = corpus.tokens[row]
-            found |= {(t,) for t in tokens if t not in asked}
+            found |= {(t,) for t in tokens if t not in asked and wordy(t)}
             found |= {(a, b) for a, b in zip(tokens, tokens[1:], strict=False)
-                      if a != b and not {a, b} & asked}
+                      if a != b and not {a, b} & asked and wordy(a) and wordy(b)}
         return found
 
     covered: dict[tuple[str, ...], int] = defaultdict(int)
@@ -241,6 +259,13 @@ def _candidate_phrases(members: list[_Question], others: list[_Question], corpus
         return coverage * math.log((coverage + 0.05) / (elsewhere + 0.05)) + 0.01 * idf
 
     return sorted(common, key=lambda p: (-score(p), p))[:CANDIDATE_EXPANSIONS]
+
+
+def wordy(token: str) -> bool:
+    """A token that can stand for a meaning: letters (3 or more) or CJK, not a question word."""
+    if CJK_RUN.fullmatch(token):
+        return True
+    return token.isalpha() and len(token) >= 3 and token not in QUESTION_WORDS
 
 
 def defined_entries(glossary: Iterable[tuple[str, str, str]]) -> list[GlossaryEntry]:
