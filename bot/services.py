@@ -43,7 +43,11 @@ class Services:
 
     @cached_property
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(self.settings.home / "models")
+        """The registry under ARGOT_HOME/models; the database says which version is
+        active, so every process of a deployment agrees (engine/activemodel.py)."""
+        from engine.activemodel import ActiveModel
+
+        return ModelRegistry(self.settings.home / "models", pointer=ActiveModel(self.feedback))
 
     @cached_property
     def feedback(self) -> FeedbackStore:

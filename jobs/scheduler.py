@@ -97,9 +97,18 @@ def ensure_job(scheduler: BackgroundScheduler, services: Services) -> None:
     if job is None:
         scheduler.add_job(scheduled_cycle, trigger, args=[key], id=JOB_ID,
                           name="learning cycle", replace_existing=True)
-    elif str(job.trigger) != str(trigger) or list(job.args) != [key]:
+    elif not same_schedule(job.trigger, trigger) or list(job.args) != [key]:
         job.modify(args=[key])
         scheduler.reschedule_job(JOB_ID, trigger=trigger)
+
+
+def same_schedule(stored: Any, wanted: Any) -> bool:
+    """Whether a stored cron trigger fires when `wanted` does. (A trigger read back from
+    the job store prints every field, a new one only those set, so their str() differ
+    and comparing those rescheduled the job at every start, dropping missed runs.)"""
+    fields = getattr(stored, "fields", None)
+    return fields is not None and [str(f) for f in fields] == [str(f) for f in wanted.fields] \
+        and str(stored.timezone) == str(wanted.timezone)
 
 
 def scheduled_cycle(home: str) -> dict[str, Any] | None:
