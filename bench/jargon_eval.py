@@ -86,7 +86,7 @@ def measure(name: str, searcher: Searches, sets: dict[str, tuple[list[str], list
 def rated_examples(services: Any, num_negatives: int) -> list[Any]:
     """What the cycle would train on now: the rated training questions with the FAQ and
     glossary pairs, mined against the active model (the cycle's own functions)."""
-    from engine.learning.cycle import LearningConfig
+    from engine.learning.config import LearningConfig
     from engine.learning.mining import ActiveCorpus, mine
     from engine.learning.trainingdata import gather_ratings, index_pairs, stored_pairs, training_set
 
@@ -114,13 +114,12 @@ def train_anchor(name: str, services: Any, work: Path) -> tuple[Searches, dict[s
     from engine.evaluation.corpus import EvalCorpus
     from engine.evaluation.vectors import embed_texts
     from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
-    from jobs.learning import workbench
 
     recipe = ANCHORS[name]
     started = time.perf_counter()
     examples = rated_examples(services, int(recipe["num_negatives"]))
     config = TrainingConfig(**recipe)  # type: ignore[arg-type]
-    trained = fine_tune(workbench(services).base_model, examples, config, work_dir=work)
+    trained = fine_tune(services.workbench().base_model, examples, config, work_dir=work)
     embedder = in_memory_embedder(trained.model, f"anchor-{recipe['loss']}")
     corpus = EvalCorpus.from_index(services.index())
     searches = in_memory(corpus, embedder, embed_texts(embedder, corpus.texts))

@@ -218,7 +218,6 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     from engine.evaluation.vectors import embed_texts
     from engine.learning.cycle import LearningCycle
     from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
-    from jobs.learning import learning_config, workbench
 
     started = time.perf_counter()
     home = prepared_home("quality")
@@ -226,13 +225,14 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     questions = faq_questions()
     say(f"rating {len(questions)} questions as {len(USERS)} people")
     votes = rate(services, questions)
-    config = learning_config(services.settings)
+    config = services.learning_config()
     say(f"{votes} votes; running a learning cycle")
-    cycle = LearningCycle(workbench(services), config, trigger="benchmark", force=True)
+    cycle = LearningCycle(services.workbench(), config, trigger="benchmark", force=True)
     report = cycle.run().as_dict()
     say(f"cycle: {report['decision']} — {report['reason']} ({report['seconds']:.0f}s)")
-    state = cycle.state
-    corpus = state.corpus.corpus
+    made = cycle.workings
+    assert made is not None, f"the cycle stopped early: {report['reason']}"
+    corpus = made.collected.corpus.corpus
 
     held = QuerySet.from_pairs([(q, rel) for q, rel in questions if held_out(q)], "held-out")
     para = QuerySet.from_pairs([(paraphrase(q), rel) for q, rel in questions
@@ -245,15 +245,15 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
                                     warmup_ratio=0.1,
                                     max_seq_length=config.training.max_seq_length)
     classic_started = time.perf_counter()
-    trained = fine_tune(workbench(services).base_model, state.mined.examples, classic_config,
+    trained = fine_tune(services.workbench().base_model, made.mined.examples, classic_config,
                         work_dir=WORK / "classic-work")
     classic = in_memory_embedder(trained.model, "classic")
     classic_vectors = embed_texts(classic, corpus.texts)
     classic_seconds = time.perf_counter() - classic_started
 
-    models = {"base (all-MiniLM-L6-v2)": (state.active_embedder, state.corpus.vectors),
+    models = {"base (all-MiniLM-L6-v2)": (made.collected.embedder, made.collected.corpus.vectors),
               "classic recipe (TripletLoss)": (classic, classic_vectors),
-              "Argot candidate": (state.candidate_embedder, state.candidate_vectors)}
+              "Argot candidate": (made.evaluated.embedder, made.evaluated.vectors)}
     promoted = report["decision"] == "promoted"
     results: dict[str, dict[str, dict[str, float]]] = {"BM25": {
         name: scores_of([r[:10] for r in lexical[name]], qs) for name, qs in sets.items()}}
@@ -298,7 +298,6 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
 
 def timing(args: argparse.Namespace) -> dict[str, Any]:
     from engine.learning.cycle import LearningCycle
-    from jobs.learning import learning_config, workbench
 
     started = time.perf_counter()
     home = prepared_home(f"timing-{args.questions}")
@@ -308,9 +307,8 @@ def timing(args: argparse.Namespace) -> dict[str, Any]:
     rate_started = time.perf_counter()
     votes = rate(services, questions)
     rating_seconds = time.perf_counter() - rate_started
-    settings = services.settings
     say(f"{votes} votes in {rating_seconds:.0f}s; running a cycle")
-    report = LearningCycle(workbench(services), learning_config(settings), trigger="benchmark",
+    report = LearningCycle(services.workbench(), services.learning_config(), trigger="benchmark",
                            force=True).run().as_dict()
     say(f"cycle: {report['decision']} in {report['seconds']:.0f}s: {report['phases']}")
     return {"mode": "timing", "questions": len(questions), "votes": votes,
@@ -339,7 +337,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     say(f"idle p95 {np.percentile(before, 95) * 1000:.0f} ms; starting a cycle in its child process")
     holder: dict[str, Any] = {}
     runner = threading.Thread(target=lambda: holder.update(
-        report=run_cycle(services, trigger="benchmark", force=True, post=False)))
+        report=run_cycle(services, trigger="benchmark", force=True, post=False).as_dict()))
     runner.start()
     log, phase, checked = CycleLog(services.feedback), "starting", 0.0
     during: dict[str, list[float]] = {}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from engine.images.search import ImageSearch
     from engine.index import ChunkIndex
     from engine.knowledge.ingest import Ingestor
+    from engine.learning.config import LearningConfig
+    from engine.learning.cycle import Workbench
     from engine.search.retrieval import Retriever
 
 log = logging.getLogger(__name__)
@@ -99,16 +103,49 @@ class Services:
         """The retriever for `version`, or for whichever version is active now. A caller
         that records which version answered passes the one it read, so the two agree
         even if a learning cycle switches versions in between."""
-        from engine.search.retrieval import Retriever
+        from engine.search.profile import answering_retriever
 
         version = version or self.active_version()
         with self._lock:
             if version.name not in self._retrievers:
-                self._retrievers[version.name] = Retriever(
-                    self.index(version), self.embedder(version), self.settings.retrieval)  # type: ignore[arg-type]
+                # The version's learnt vocabulary, memory and fusion weights (learned.json
+                # in its folder) answer with its model; the base has none.
+                self._retrievers[version.name] = answering_retriever(
+                    self.index(version), self.embedder(version), self.settings.retrieval,
+                    Path(version.path) if version.path else None, self.registry.root)
             return self._retrievers[version.name]
 
     def ingestor(self) -> Ingestor:
         from engine.knowledge.ingest import Ingestor
 
         return Ingestor(self.index(), self.embedder())
+
+    def learning_config(self) -> LearningConfig:
+        """The learning cycle's configuration, from the settings (unset: the engine's defaults)."""
+        from engine.learning.config import LearningConfig
+        from engine.learning.training import TrainingConfig
+
+        s = self.settings
+        training = given(TrainingConfig(), loss=s.train_loss, epochs=s.train_epochs,
+                         min_steps=s.train_min_steps, max_seconds=s.train_seconds,
+                         batch_size=s.train_batch_size, learning_rate=s.train_lr,
+                         max_seq_length=s.train_max_seq_length, max_steps=s.train_max_steps,
+                         num_negatives=s.train_negatives)
+        return given(LearningConfig(training=training), min_new_ratings=s.min_new_ratings,
+                     min_held_out=s.min_held_out, gate_margin=s.gate_margin,
+                     gold_queries=s.gold_queries, alphas=s.cocktail_alphas)
+
+    def workbench(self) -> Workbench:
+        """What a learning cycle works with: this process's store, registry, index and models."""
+        from engine.embedders import default_model_path
+        from engine.learning.cycle import Workbench
+
+        return Workbench(feedback=self.feedback, registry=self.registry, client=self.chroma,
+                         embedder_for=self.embedder,
+                         base_model=self.settings.model or default_model_path(),
+                         home=self.settings.home)
+
+
+def given(config: Any, **values: Any) -> Any:
+    """`config` with the values that are set (not None) replaced."""
+    return replace(config, **{name: value for name, value in values.items() if value is not None})

@@ -1,14 +1,19 @@
 """Settings from the environment and a `.env` file, checked once at start-up.
 
-A missing or wrong setting raises `SettingsError` with one line that names it.
+A missing or wrong setting raises `SettingsError` with one line that names it. This is
+the only place that reads Argot's configuration: the learning cycle's settings are
+parsed here too, and `bot.services.Services.learning_config` derives the engine's
+`LearningConfig` from them (a learning setting left unset, None here, takes the
+engine's default).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ArgotError
 from engine.search.fusion import MODES as RETRIEVAL_MODES
@@ -37,9 +42,24 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     train_schedule: str = DEFAULT_TRAIN_SCHEDULE
     ops_channel: str | None = None
-    min_new_ratings: int = 10
+    min_new_ratings: int | None = None
+    """ARGOT_MIN_NEW_RATINGS; this and the learning settings below: None = the default of
+    engine/learning/config.py or engine/learning/training.py."""
+    min_held_out: int | None = None
     gold_queries: Path | None = None
-    gate_margin: float = 0.01
+    gate_margin: float | None = None
+    cocktail_alphas: tuple[float, ...] | None = None
+    train_loss: str | None = None
+    train_epochs: float | None = None
+    train_min_steps: int | None = None
+    train_seconds: float | None = None
+    train_batch_size: int | None = None
+    train_lr: float | None = None
+    train_max_seq_length: int | None = None
+    train_max_steps: int | None = None
+    train_negatives: int | None = None
+    train_threads: int | None = None
+    """ARGOT_TRAIN_THREADS: torch threads of the learning child process (None: 1)."""
     ingest_hosts: tuple[str, ...] = ()
     """Hosts whose pages a person may get ingested by linking them in Slack (a right-page
     reply, the Home tab's answer form); subdomains included. None by default."""
@@ -86,10 +106,8 @@ class Settings:
             slack_api_url=normalise_api_url(get("SLACK_API_URL")),
             train_schedule=get("ARGOT_TRAIN_SCHEDULE") or DEFAULT_TRAIN_SCHEDULE,
             ops_channel=get("ARGOT_OPS_CHANNEL"),
-            min_new_ratings=parse_int("ARGOT_MIN_NEW_RATINGS", get("ARGOT_MIN_NEW_RATINGS"),
-                                      10, 0, 10**9),
             gold_queries=parse_path("ARGOT_GOLD_QUERIES", get("ARGOT_GOLD_QUERIES")),
-            gate_margin=parse_float("ARGOT_GATE_MARGIN", get("ARGOT_GATE_MARGIN"), 0.01, -1.0, 1.0),
+            **learning_settings(get),
             ingest_hosts=parse_hosts("ARGOT_INGEST_HOSTS", get("ARGOT_INGEST_HOSTS")),
         )
         settings.check()
@@ -166,6 +184,59 @@ def parse_hosts(name: str, raw: str | None) -> tuple[str, ...]:
         raise SettingsError(f"{name}: {bad[0]!r} is not a host name; list hosts only, "
                             "e.g. wiki.example.com,docs.example.com")
     return hosts
+
+
+def learning_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The learning cycle's settings, each checked against its range (unset: None)."""
+
+    def whole(name: str, low: int, high: int) -> int | None:
+        raw = get(name)
+        return None if raw is None else parse_int(name, raw, 0, low, high)
+
+    def number(name: str, low: float, high: float) -> float | None:
+        raw = get(name)
+        return None if raw is None else parse_float(name, raw, 0.0, low, high)
+
+    return {
+        "min_new_ratings": whole("ARGOT_MIN_NEW_RATINGS", 0, 10**9),
+        "min_held_out": whole("ARGOT_MIN_HELD_OUT", 1, 10**6),
+        "gate_margin": number("ARGOT_GATE_MARGIN", -1.0, 1.0),
+        "cocktail_alphas": parse_alphas("ARGOT_COCKTAIL_ALPHAS", get("ARGOT_COCKTAIL_ALPHAS")),
+        "train_loss": parse_loss("ARGOT_TRAIN_LOSS", get("ARGOT_TRAIN_LOSS")),
+        "train_epochs": number("ARGOT_TRAIN_EPOCHS", 0.01, 1000.0),
+        "train_min_steps": whole("ARGOT_TRAIN_MIN_STEPS", 0, 10**7),
+        "train_seconds": number("ARGOT_TRAIN_SECONDS", 0.0, 7 * 86400.0),
+        "train_batch_size": whole("ARGOT_TRAIN_BATCH_SIZE", 1, 4096),
+        "train_lr": number("ARGOT_TRAIN_LR", 1e-9, 1.0),
+        "train_max_seq_length": whole("ARGOT_TRAIN_MAX_SEQ_LENGTH", 8, 8192),
+        "train_max_steps": whole("ARGOT_TRAIN_MAX_STEPS", -1, 10**9),
+        "train_negatives": whole("ARGOT_TRAIN_NEGATIVES", 1, 64),
+        "train_threads": whole("ARGOT_TRAIN_THREADS", 1, 1024),
+    }
+
+
+def parse_alphas(name: str, raw: str | None) -> tuple[float, ...] | None:
+    """Blend weights like `1,0.75,0.5`, each between 0 and 1."""
+    if raw is None:
+        return None
+    try:
+        alphas = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a list of numbers like 1,0.75,0.5") from None
+    if not all(0.0 <= alpha <= 1.0 for alpha in alphas):
+        raise SettingsError(f"{name}={raw!r}: every weight must be between 0 and 1")
+    return alphas
+
+
+def parse_loss(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    from engine.learning.training import LOSSES
+
+    loss = raw.lower()
+    if loss not in LOSSES:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(LOSSES)}")
+    return loss
 
 
 def parse_path(name: str, raw: str | None) -> Path | None:

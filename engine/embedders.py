@@ -58,7 +58,8 @@ class TextEmbedder(ABC):
     """Turns texts into normalised vectors. Subclasses implement `embed_batch` only."""
 
     model_id: str
-    """Stable identity."""
+    """Stable identity: the same model and prompts always give the same id. It keys the
+    model's collection in the index; a fine-tuned version's id is its registry name."""
 
     @property
     @abstractmethod
@@ -87,8 +88,8 @@ class SentenceTransformerEmbedder(TextEmbedder):
     Args:
         name_or_path: a hub name (`BAAI/bge-small-en-v1.5`) or a folder; None for the
             bundled MiniLM.
-        version: the identity to use (the model registry passes its own); derived
-            from the name and prompts when None.
+        model_id: the identity to use (a fine-tuned version passes its registry name);
+            derived from the name and prompts when None.
         query_prompt / document_prompt: override the prompts the model was trained with.
         batch_size: texts per forward pass.
         show_progress: a progress bar for long batches (ingesting, re-embedding).

@@ -9,7 +9,7 @@ over at once; one held elsewhere expires after `LEASE_SECONDS` without renewal.
 
 Example:
     >>> report = run_cycle(services, trigger="schedule")
-    >>> report["decision"]
+    >>> report.decision
     'skipped'
 """
 
@@ -26,47 +26,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.learning.cyclelog import CycleLog
+from engine.learning.report import CycleReport
 from engine.leases import LEARNING_LEASE, Leases, this_process
 
 if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import Settings
-    from engine.learning.cycle import LearningConfig, Workbench
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 900.0
 RENEW_EVERY = 60.0
-TRAIN_THREADS_ENV = "ARGOT_TRAIN_THREADS"
-
-
-def workbench(services: Services) -> Workbench:
-    from engine.embedders import default_model_path
-    from engine.learning.cycle import Workbench
-
-    return Workbench(feedback=services.feedback, registry=services.registry, client=services.chroma,
-                     embedder_for=services.embedder,
-                     base_model=services.settings.model or default_model_path(),
-                     home=services.settings.home)
-
-
-def learning_config(settings: Settings) -> LearningConfig:
-    from dotenv import dotenv_values
-
-    from engine.learning.cycle import LearningConfig
-
-    env = {k: v for k, v in dotenv_values(".env").items() if v is not None} \
-        if Path(".env").is_file() else {}
-    env.update(os.environ)
-    return LearningConfig.from_env(env, min_new_ratings=settings.min_new_ratings,
-                                   gold_queries=settings.gold_queries,
-                                   gate_margin=settings.gate_margin)
 
 
 def run_cycle(services: Services, *, trigger: str = "manual", force: bool = False,
               in_child: bool = True, client: Any = None, post: bool = True,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """One cycle under the lease; returns the report (PRODUCT.md's JSON and details).
+              progress: Callable[[str], None] | None = None) -> CycleReport:
+    """One cycle under the lease; returns its report (`as_dict()` is PRODUCT.md's JSON).
 
     Args:
         services: the process's services (settings, feedback store...).
@@ -78,7 +54,7 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
         progress: hears the phases and training steps as they go (a module-level function
             when `in_child`: it travels to the child process).
     """
-    from engine.learning.cycle import check_due, skipped_report
+    from engine.learning.collect import check_due
     from jobs.report import post_report, slack_client
 
     cycles = CycleLog(services.feedback)
@@ -86,47 +62,54 @@ def run_cycle(services: Services, *, trigger: str = "manual", force: bool = Fals
     holder = this_process()
     taken, other = leases.acquire(LEARNING_LEASE, holder, LEASE_SECONDS)
     if not taken:
-        return skipped_report(cycles, services.active_version().name,
-                              f"another learning cycle is running ({other})", trigger).as_dict()
+        return skipped(cycles, services, f"another learning cycle is running ({other})", trigger)
     renewal = LeaseRenewal(services, holder)
     renewal.start()
     try:
-        _, not_due = check_due(services.feedback, learning_config(services.settings))
+        _, not_due = check_due(services.feedback, services.learning_config())
         if not_due and not force:  # decided here: no child process for nothing
-            report = skipped_report(cycles, services.active_version().name, not_due, trigger,
-                                    holder).as_dict()
+            report = skipped(cycles, services, not_due, trigger, holder)
         else:
             report = execute(services, trigger=trigger, force=force, holder=holder,
                              in_child=in_child, progress=progress)
     finally:
         renewal.stop()
         leases.release(LEARNING_LEASE, holder)
-    if post and report.get("decision") != "skipped":
+    if post and report.decision != "skipped":
         post_report(report, services.settings.ops_channel, client or slack_client(services.settings))
     return report
 
 
+def skipped(cycles: CycleLog, services: Services, reason: str, trigger: str,
+            holder: str = "") -> CycleReport:
+    """Record a cycle that stopped before it began (not due, or another one running)."""
+    report = CycleReport.skipped(reason, services.active_version().name, trigger)
+    cycles.start(report.cycle_id, trigger, holder)
+    cycles.finish(report.cycle_id, report.as_dict())
+    return report
+
+
 def execute(services: Services, *, trigger: str, force: bool, holder: str,
-            in_child: bool, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+            in_child: bool, progress: Callable[[str], None] | None = None) -> CycleReport:
     """The cycle itself, the lease already held."""
     if in_child:
-        return run_in_child(services.settings, trigger=trigger, force=force, holder=holder,
+        return run_in_child(services, trigger=trigger, force=force, holder=holder,
                             progress=progress)
     from engine.errors import ArgotError
 
     try:
         return run_here(services, trigger=trigger, force=force, holder=holder, progress=progress)
     except ArgotError as exc:  # reported like a failed child: the caller prints a report
-        return failed_report(services.settings, trigger, str(exc))
+        return failed(services, trigger, str(exc))
 
 
 def run_here(services: Services, *, trigger: str, force: bool, holder: str,
-             progress: Callable[[str], None] | None) -> dict[str, Any]:
-    """The cycle in this process (the CLI's, or the child's); its report as a dict."""
+             progress: Callable[[str], None] | None) -> CycleReport:
+    """The cycle in this process (the CLI's, or the child's)."""
     from engine.learning.cycle import LearningCycle, quiet
 
-    return LearningCycle(workbench(services), learning_config(services.settings), trigger=trigger,
-                         force=force, holder=holder, progress=progress or quiet).run().as_dict()
+    return LearningCycle(services.workbench(), services.learning_config(), trigger=trigger,
+                         force=force, holder=holder, progress=progress or quiet).run()
 
 
 class LeaseRenewal(threading.Thread):
@@ -149,30 +132,32 @@ class LeaseRenewal(threading.Thread):
         self.stopped.set()
 
 
-def run_in_child(settings: Settings, *, trigger: str, force: bool, holder: str,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The cycle in a fresh interpreter (spawn: no copied threads or torch state)."""
+def run_in_child(services: Services, *, trigger: str, force: bool, holder: str,
+                 progress: Callable[[str], None] | None = None) -> CycleReport:
+    """The cycle in a fresh interpreter (spawn: no copied threads or torch state). The
+    child writes `{"report": ...}` or `{"error": ...}`; a child that dies writes nothing."""
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="argot-cycle-") as scratch:
         result = Path(scratch) / "report.json"
         child = context.Process(target=child_main, name="argot-learning",
-                                args=(settings, trigger, force, holder, str(result), progress))
+                                args=(services.settings, trigger, force, holder, str(result),
+                                      progress))
         child.start()
         child.join()
         if result.is_file():
             found = json.loads(result.read_text())
             if "error" in found:
-                return failed_report(settings, trigger, found["error"])
-            return found
+                return failed(services, trigger, found["error"])
+            return CycleReport.from_dict(found["report"])
     how = (f"was killed by signal {-child.exitcode}" if child.exitcode and child.exitcode < 0
            else f"exited with status {child.exitcode}")
-    return failed_report(settings, trigger, f"the learning process {how}; the active model is "
-                                            "unchanged and the next cycle cleans up")
+    return failed(services, trigger, f"the learning process {how}; the active model is "
+                                     "unchanged and the next cycle cleans up")
 
 
 def child_main(settings: Settings, trigger: str, force: bool, holder: str, result: str,
                progress: Callable[[str], None] | None = None) -> None:
-    threads = int(os.environ.get(TRAIN_THREADS_ENV) or 1)
+    threads = settings.train_threads or 1
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -183,15 +168,16 @@ def child_main(settings: Settings, trigger: str, force: bool, holder: str, resul
     from bot.services import Services
     from engine.errors import ArgotError
 
+    outcome: dict[str, Any]
     try:
-        report = run_here(Services(settings), trigger=trigger, force=force, holder=holder,
-                          progress=progress)
+        outcome = {"report": run_here(Services(settings), trigger=trigger, force=force,
+                                      holder=holder, progress=progress).as_dict()}
     except ArgotError as exc:
-        report = {"error": str(exc)}
+        outcome = {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the parent reports it
         log.exception("learning cycle failed")
-        report = {"error": f"{type(exc).__name__}: {exc}"}
-    Path(result).write_text(json.dumps(report, default=str))
+        outcome = {"error": f"{type(exc).__name__}: {exc}"}
+    Path(result).write_text(json.dumps(outcome, default=str))
 
 
 def yield_cpu_to_answers() -> None:
@@ -206,10 +192,6 @@ def yield_cpu_to_answers() -> None:
             log.info("could not lower the learning process's priority")
 
 
-def failed_report(settings: Settings, trigger: str, reason: str) -> dict[str, Any]:
-    from engine.registry import ModelRegistry
-
-    return {"decision": "failed", "reason": reason,
-            "active_version": ModelRegistry(settings.home / "models").active().name,
-            "candidate_version": None, "pairs": 0, "hard_negatives": 0,
-            "metrics": {"active": {}, "candidate": {}}, "trigger": trigger}
+def failed(services: Services, trigger: str, reason: str) -> CycleReport:
+    """The report of a cycle that could not finish; the active model is unchanged."""
+    return CycleReport.failed(reason, services.active_version().name, trigger)

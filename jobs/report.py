@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.learning.report import CycleReport
 
 log = logging.getLogger(__name__)
 
@@ -14,45 +17,48 @@ METRICS = (("nDCG@10", "ndcg@10"), ("MRR@10", "mrr@10"), ("Recall@1", "recall@1"
 MARKS = {"promoted": "✅", "rejected": "⛔", "skipped": "⏭️", "failed": "❌"}
 
 
-def describe(report: dict[str, Any]) -> str:
+def describe(report: CycleReport) -> str:
     """Plain text, a few lines: the decision and why, the data, the metrics, the time."""
-    decision = report.get("decision", "?")
+    decision = report.decision
     lines = [f"{MARKS.get(decision, '')} Learning cycle: {decision.upper()}".strip()]
-    candidate, active = report.get("candidate_version"), report.get("active_version")
+    candidate, active = report.candidate_version, report.active_version
     if decision == "promoted":
         lines.append(f"Active model is now {active}.")
     elif candidate:
         lines.append(f"Candidate {candidate} discarded; {active} stays active.")
-    lines.append(f"Why: {report.get('reason') or '-'}")
-    if decision in ("skipped",) and not report.get("pairs"):
+    lines.append(f"Why: {report.reason or '-'}")
+    if decision == "skipped" and not report.pairs:
         return "\n".join(lines)
-    sources = ", ".join(f"{n} {s}" for s, n in sorted((report.get("pairs_by_source") or {}).items()))
-    negatives = report.get("negatives") or {}
+    sources = ", ".join(f"{n} {s}" for s, n in sorted(report.pairs_by_source.items()))
+    negatives = report.negatives
     explicit = ", ".join(f"{n} {kind}" for kind, n in negatives.items()
                          if kind not in ("mined", "dropped_near_positive") and n)
-    lines.append(f"Data: {report.get('pairs', 0)} pairs" + (f" ({sources})" if sources else "")
-                 + f", {report.get('hard_negatives', 0)} hard negatives mined"
+    lines.append(f"Data: {report.pairs} pairs" + (f" ({sources})" if sources else "")
+                 + f", {report.hard_negatives} hard negatives mined"
                  + (f" ({negatives.get('dropped_near_positive')} dropped as too close to the "
                     "positive)" if negatives.get("dropped_near_positive") else "")
                  + (f", explicit negatives: {explicit}" if explicit else ""))
-    training = report.get("training") or {}
+    training = report.training
     if training:
-        alpha = report.get("alpha")
+        alpha = report.alpha
         lines.append(f"Training: {training.get('loss_function', '').upper()}, {training.get('steps')} "
                      f"steps on {training.get('rows')} rows"
+                     + (f" ({training['epochs']:g} epochs)" if training.get("epochs") else "")
                      + (f", blended with the base at {alpha:g}" if alpha is not None else ""))
+    from engine.learning.levers import describe_levers
+
+    lines += describe_levers(report.levers, report.learnt if decision == "promoted" else [])
     table = metrics_table(report)
     if table:
         lines.append(table)
-    phases = report.get("phases") or {}
-    if report.get("seconds"):
-        detail = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in phases.items())
-        lines.append(f"Time: {report['seconds']:.0f}s ({detail})")
+    if report.seconds:
+        detail = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in report.phases.items())
+        lines.append(f"Time: {report.seconds:.0f}s ({detail})")
     return "\n".join(lines)
 
 
-def metrics_table(report: dict[str, Any]) -> str:
-    sets = [("held-out", report.get("metrics") or {}), ("gold", report.get("gold") or {})]
+def metrics_table(report: CycleReport) -> str:
+    sets = [("held-out", report.metrics or {}), ("gold", report.gold or {})]
     rows = []
     for label, found in sets:
         before, after = found.get("active") or {}, found.get("candidate") or {}
@@ -66,7 +72,7 @@ def metrics_table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def post_report(report: dict[str, Any], channel: str | None, client: Any) -> bool:
+def post_report(report: CycleReport, channel: str | None, client: Any) -> bool:
     """Post the report to `channel` with its picture; False when not configured or when
     Slack refused (logged: a report that cannot be posted must not fail the cycle)."""
     if not channel or client is None:
@@ -74,7 +80,7 @@ def post_report(report: dict[str, Any], channel: str | None, client: Any) -> boo
     text = describe(report)
     try:
         posted = client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
-        image = report.get("image")
+        image = report.image
         if image and Path(image).is_file():
             client.files_upload_v2(channel=posted["channel"], thread_ts=posted["ts"],
                                    file=str(image), filename=Path(image).name,

@@ -26,6 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from engine.learning.report import CycleReport
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def same_schedule(stored: Any, wanted: Any) -> bool:
         and str(stored.timezone) == str(wanted.timezone)
 
 
-def scheduled_cycle(home: str) -> dict[str, Any] | None:
+def scheduled_cycle(home: str) -> CycleReport | None:
     """The job: one learning cycle, unattended (skipped when too few ratings are new)."""
     from jobs.learning import run_cycle
 
@@ -125,5 +126,5 @@ def scheduled_cycle(home: str) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - the scheduler would only log it less clearly
         log.exception("scheduled learning cycle failed")
         return None
-    log.info("scheduled learning cycle: %s (%s)", report.get("decision"), report.get("reason"))
+    log.info("scheduled learning cycle: %s (%s)", report.decision, report.reason)
     return report

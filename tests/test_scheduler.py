@@ -21,6 +21,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from bot.playground.emulator import BOT_TOKEN, SlackEmulator
 from bot.services import Services
 from engine.learning.cyclelog import CycleLog
+from engine.learning.report import CycleReport
 from engine.leases import LEARNING_LEASE, Leases
 from jobs import learning
 from jobs.scheduler import JOB_ID, build_scheduler
@@ -53,9 +54,8 @@ class StandIn:
         self.released.wait(timeout=30)
         with self.lock:
             self.running -= 1
-        return {"decision": "rejected", "reason": "stand-in", "trigger": trigger,
-                "active_version": "base", "candidate_version": None, "pairs": 0,
-                "hard_negatives": 0, "metrics": {"active": {}, "candidate": {}}, **self.report}
+        return CycleReport(**{"decision": "rejected", "reason": "stand-in", "trigger": trigger,
+                              "active_version": "base", **self.report})
 
 
 @pytest.fixture
@@ -113,6 +113,7 @@ def test_the_job_is_kept_in_the_database_with_the_configured_schedule(settings, 
     assert again.get_job(JOB_ID).next_run_time == first_run  # from the store, not recomputed
     again.shutdown(wait=False)
 
+
     changed = build_scheduler(Services(replace(settings, train_schedule="0 4 * * 1"),
                                        base_embedder=fake_embedder))
     changed.start(paused=True)
@@ -157,10 +158,10 @@ def test_two_schedulers_on_one_database_run_one_cycle(due, fake_embedder, stand_
         second.resume()
         assert wait_until(lambda: heard_second.reports)
         [skipped] = heard_second.reports
-        assert skipped["decision"] == "skipped" and "another learning cycle is running" in skipped["reason"]
+        assert skipped.decision == "skipped" and "another learning cycle is running" in skipped.reason
         stand_in.release()
         assert wait_until(lambda: heard_first.reports)
-        assert heard_first.reports[0]["decision"] == "rejected"  # the stand-in's own report
+        assert heard_first.reports[0].decision == "rejected"  # the stand-in's own report
         assert stand_in.calls == 1 and not stand_in.overlapped
     finally:
         first.shutdown(wait=False)
@@ -168,7 +169,7 @@ def test_two_schedulers_on_one_database_run_one_cycle(due, fake_embedder, stand_
 
 
 def test_two_cycles_started_at_once_run_one_and_skip_the_other(due, fake_embedder, stand_in):
-    reports: list[dict] = []
+    reports: list[CycleReport] = []
 
     def start() -> None:
         reports.append(learning.run_cycle(Services(due, base_embedder=fake_embedder),
@@ -183,8 +184,8 @@ def test_two_cycles_started_at_once_run_one_and_skip_the_other(due, fake_embedde
     for thread in threads:
         thread.join()
     assert stand_in.calls == 1
-    skipped = [r for r in reports if r["decision"] == "skipped"]
-    assert len(skipped) == 1 and "another learning cycle is running" in skipped[0]["reason"]
+    skipped = [r for r in reports if r.decision == "skipped"]
+    assert len(skipped) == 1 and "another learning cycle is running" in skipped[0].reason
     # the lease is free again afterwards
     assert Leases(Services(due, base_embedder=fake_embedder).feedback).holder() is None
 
@@ -202,22 +203,22 @@ def test_a_lease_left_by_a_killed_process_is_taken_over(due, fake_embedder, stan
     assert Leases(services.feedback).acquire(LEARNING_LEASE, dead, 3600, take_dead=False)[0]
 
     report = learning.run_cycle(services, post=False)
-    assert report["decision"] == "rejected" and stand_in.calls == 1
+    assert report.decision == "rejected" and stand_in.calls == 1
 
 
 def test_a_lease_held_by_a_live_process_elsewhere_is_respected(due, fake_embedder, stand_in):
     services = Services(due, base_embedder=fake_embedder)
     assert Leases(services.feedback).acquire(LEARNING_LEASE, "other-host:4242:abcdef", 3600)[0]
     report = learning.run_cycle(services, post=False)
-    assert report["decision"] == "skipped" and "other-host:4242" in report["reason"]
+    assert report.decision == "skipped" and "other-host:4242" in report.reason
     assert stand_in.calls == 0
 
 
 def test_too_few_new_ratings_skip_without_starting_a_cycle(settings, fake_embedder, stand_in):
     services = Services(replace(settings, min_new_ratings=5), base_embedder=fake_embedder)
     report = learning.run_cycle(services, post=False)
-    assert report["decision"] == "skipped"
-    assert report["reason"].startswith("0 new ratings since the last cycle; 5 are needed")
+    assert report.decision == "skipped"
+    assert report.reason.startswith("0 new ratings since the last cycle; 5 are needed")
     assert stand_in.calls == 0
     assert CycleLog(services.feedback).recent(1)[0].decision == "skipped"
 

@@ -18,12 +18,12 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
     report = run_cycle(services, trigger="manual", force=args.force, in_child=args.child,
                        progress=say)
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, default=str))
+        print(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
     else:
         print(describe(report))
-        if report.get("image"):
-            print(f"Picture: {report['image']}")
-    return 1 if report.get("decision") == "failed" else 0
+        if report.image:
+            print(f"Picture: {report.image}")
+    return 1 if report.decision == "failed" else 0
 
 
 def cmd_models(args: argparse.Namespace, services: Services) -> int:

@@ -6,6 +6,7 @@ import argparse
 import os
 import threading
 import webbrowser
+from dataclasses import replace
 from typing import Any
 
 from bot.cli.common import say
@@ -18,11 +19,11 @@ DEFAULT_PORT = 8765
 def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from bot.playground import Playground
     from bot.playground.demo import KNOWLEDGE_BASE, demo_settings, load_demo
-    from jobs.learning import TRAIN_THREADS_ENV
 
-    # "learn now" is waited for: train with every core (the cycle runs on idle CPU time only).
-    os.environ.setdefault(TRAIN_THREADS_ENV, str(os.cpu_count() or 1))
-    services = Services(demo_settings(services.settings, own_home=not args.in_home))
+    # "learn now" is waited for: train with every core (the cycle runs on idle CPU time
+    # only), unless ARGOT_TRAIN_THREADS says otherwise.
+    settings = demo_settings(services.settings, own_home=not args.in_home)
+    services = Services(replace(settings, train_threads=settings.train_threads or os.cpu_count() or 1))
     say(f"loading the demo knowledge base ({KNOWLEDGE_BASE}) into {services.settings.home} …")
     report = load_demo(services, say)
     say(f"demo knowledge base: {report.summary()}")

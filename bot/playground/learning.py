@@ -132,6 +132,6 @@ def learning_cycle(services: Services, client: Callable[[], Any] | None = None) 
     def cycle() -> dict[str, Any]:
         bot_client = client() if client is not None else None
         return run_cycle(services, trigger="playground", force=True, in_child=True,
-                         client=bot_client, post=bot_client is not None)
+                         client=bot_client, post=bot_client is not None).as_dict()
 
     return cycle

@@ -1,0 +1,203 @@
+"""The candidate's phases: train it, measure it with what else was learnt, judge it, and
+put it into service.
+
+The candidate is pending from `Pending.allocate` until `publish`: its folder and its
+collection exist, but no registry entry points at them (`engine.learning.promotion`).
+Each phase takes what the earlier ones made and returns what it made itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.embedders import TextEmbedder
+from engine.learning.collect import Collected
+from engine.learning.config import LearningConfig
+from engine.learning.gate import Verdict, choose_alpha, judge
+from engine.learning.mining import Mined
+from engine.learning.report import CycleReport
+from engine.registry import ModelRegistry, ModelVersion
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The candidate's registry name and folder, before anything points at them."""
+
+    name: str
+    folder: Path
+
+    @classmethod
+    def allocate(cls, registry: ModelRegistry) -> Pending:
+        name, folder = registry.new_version_dir()
+        return cls(name, folder)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The fine-tuned (and blended) candidate, saved in its folder."""
+
+    embedder: TextEmbedder
+    """In memory; its `model_id` is the pending name, which keys its collection."""
+    vocabulary: Any
+    """`engine.learning.vocabulary.Vocabulary`: the glossary learnt this cycle."""
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The model the new version answers with, its vectors, and the levers chosen."""
+
+    embedder: TextEmbedder
+    vectors: np.ndarray
+    choice: Any
+    """`engine.learning.levers.LeverChoice`."""
+
+
+def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
+          rejected: set[str], config: LearningConfig, report: CycleReport,
+          progress: Progress) -> Trained:
+    """Fine-tune from `base_model`, blend with it at the best weight, save the result in
+    the pending folder, and learn this cycle's vocabulary."""
+    from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
+
+    active = collected.embedder
+    prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
+    with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
+        result = fine_tune(base_model, mined.examples, config.training, work_dir=Path(scratch),
+                           progress=progress, **prompts)
+    report.training = {"loss_function": config.training.loss, "steps": result.steps,
+                       "rows": result.rows, "loss": result.loss, "epochs": result.epochs,
+                       "stopped_early": result.stopped_early, "seconds": round(result.seconds, 2)}
+    blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
+    base_state = base_state_dict(base_model) if blending else {}
+
+    def model_at(alpha: float) -> TextEmbedder:
+        return in_memory_embedder(blend(result.model, base_state, alpha),
+                                  f"{pending.name}-a{alpha}", **prompts)
+
+    progress(f"  choosing the blend with the base model among {list(config.alphas)}")
+    alpha, scores = choose_alpha(model_at, config.alphas, collected.corpus, active,
+                                 collected.judging, config.pool_depth)
+    report.alpha = alpha
+    report.alpha_scores = {str(a): round(s, 4) for a, s in scores.items()}
+    model = blend(result.model, base_state, alpha)
+    # The prompts travel with the model: a version folder named ft0003 gives no hint
+    # that its base wanted "query: " in front of questions.
+    model.prompts.update({k: v for k, v in (("query", prompts["query_prompt"]),
+                                            ("document", prompts["document_prompt"])) if v})
+    save(model, pending.folder)
+    vocabulary = learn_vocabulary(collected, rejected)
+    progress(f"  {len(vocabulary)} glossary entries learnt or defined")
+    return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary)
+
+
+def learn_vocabulary(collected: Collected, rejected: set[str]) -> Any:
+    """This cycle's glossary: learnt from the training questions, plus `/argot define`."""
+    from engine.learning.vocabulary import defined_entries, learn_vocabulary
+
+    corpus = collected.corpus.corpus
+    defined = {c.doc_id: (c.doc_id, c.title, c.text) for c in corpus.chunks
+               if c.doc_id.startswith("defined/") and c.title and c.position == 0}
+    return learn_vocabulary(collected.training_questions, corpus.document_texts(),
+                            rejected=rejected, defined=defined_entries(defined.values()))
+
+
+def evaluate(collected: Collected, trained: Trained, pending: Pending, served: Any,
+             report: CycleReport, progress: Progress) -> Evaluated:
+    """Embed the corpus with the candidate, choose the model, vocabulary, memory and
+    fusion on the judging questions, and measure both sides as they would answer.
+    `served` is what the active version answers with besides its model."""
+    from engine.evaluation.vectors import embed_texts
+    from engine.learning.levers import ModelSide, choose_levers, measure_profile
+    from engine.learning.training import in_memory_embedder, save
+
+    corpus = collected.corpus.corpus
+    progress(f"  embedding {len(corpus.chunks)} chunks with the candidate")
+    embedder, vectors = trained.embedder, embed_texts(trained.embedder, corpus.texts)
+    active = ModelSide("active", collected.embedder, collected.corpus.vectors)
+    candidate = ModelSide("candidate", embedder, vectors)
+    queries = collected.judging
+    progress("  choosing the model, vocabulary, memory and fusion on "
+             f"{len(queries)} {'held-out' if collected.held_out else 'gold'} questions")
+    choice = choose_levers(corpus, queries, active, candidate, trained.vocabulary,
+                           collected.training_questions, served)
+    report.levers = choice.as_report()
+    if choice.setting.model == "active":
+        # The fine-tuned weights did not earn their place: the new version answers with
+        # the active model's weights and vectors, and only what else was learnt.
+        kept = collected.embedder
+        save(kept.model, pending.folder)
+        embedder = in_memory_embedder(kept.model, pending.name, query_prompt=kept.query_prompt,
+                                      document_prompt=kept.document_prompt)
+        vectors = collected.corpus.vectors
+    if collected.held_out:
+        report.metrics = {"active": choice.served.scores.as_dict(),
+                          "candidate": choice.chosen.scores.as_dict()}
+    if collected.gold:
+        chosen = ModelSide("candidate", embedder, vectors)
+        report.gold = {
+            "active": measure_profile(corpus, collected.gold, active, served).scores.as_dict(),
+            "candidate": measure_profile(corpus, collected.gold, chosen,
+                                         choice.profile).scores.as_dict()}
+    return Evaluated(embedder, vectors, choice)
+
+
+def gate(evaluated: Evaluated, config: LearningConfig, report: CycleReport,
+         progress: Progress) -> Verdict:
+    """Promote or reject (`engine.learning.gate.judge`); the verdict goes in the report."""
+    from engine.evaluation.metrics import RankingScores
+
+    def scores(found: dict[str, Any] | None) -> RankingScores | None:
+        if not found:
+            return None
+        return RankingScores(found["ndcg@10"], found["mrr@10"], found["recall@1"],
+                             found["recall@5"], found["recall@10"], found["queries"])
+
+    gold = report.gold or {}
+    verdict = judge(scores(report.metrics.get("active")), scores(report.metrics.get("candidate")),
+                    margin=config.gate_margin, gold_active=scores(gold.get("active")),
+                    gold_candidate=scores(gold.get("candidate")),
+                    gold_tolerance=config.gold_tolerance,
+                    evidence=evaluated.choice.evidence if report.metrics.get("active") else None,
+                    min_questions=config.min_held_out)
+    report.decision, report.reason = verdict.decision, verdict.reason
+    progress(f"  {verdict.decision}: {verdict.reason}")
+    return verdict
+
+
+def reembed(client: Any, collected: Collected, evaluated: Evaluated,
+            checkpoint: Callable[[str], None]) -> None:
+    """The candidate's own collection, a complete copy of the active one's documents."""
+    from engine.learning.promotion import catch_up, write_collection
+
+    target = write_collection(client, evaluated.embedder.model_id, collected.corpus,
+                              evaluated.vectors, checkpoint)
+    catch_up(collected.index, target, evaluated.embedder)
+
+
+def publish(registry: ModelRegistry, client: Any, collected: Collected, evaluated: Evaluated,
+            pending: Pending, cycle_id: str, report: CycleReport,
+            checkpoint: Callable[[str], None]) -> None:
+    """Save what else was learnt, then register and activate the version in one write;
+    the oldest versions beyond the kept ones are pruned."""
+    from engine.learning.promotion import prune
+
+    choice = evaluated.choice
+    choice.profile.save(pending.folder)
+    report.learnt = [entry.describe() for entry in choice.profile.vocabulary.entries]
+    checkpoint("switch")
+    registry.publish(ModelVersion(
+        pending.name, path=str(pending.folder), parent=collected.active.name,
+        metrics={"held_out": report.metrics.get("candidate", {}),
+                 "gold": (report.gold or {}).get("candidate", {})},
+        note=f"cycle {cycle_id}: {report.pairs} pairs, alpha {report.alpha}; "
+             f"{choice.setting.describe()}"))
+    report.active_version = pending.name
+    report.pruned = prune(registry, client)
