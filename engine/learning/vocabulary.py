@@ -4,7 +4,8 @@ do not use, tied to the words of the documents people chose for them.
 A *term* is a word or a phrase of up to three words (`engine.search.tokens`: CJK text
 counts in character bigrams) that
 1. occurs in at least `min_evidence` rated training questions whose 👍 document does
-   not contain it (the mismatch that retrieval cannot bridge), and
+   not contain it (the mismatch that retrieval cannot bridge), chosen for at least two
+   different documents (one question asked four ways is one piece of evidence), and
 2. is rare in the corpus: in at most `max_df_share` of the documents, and not how
    people ask: in at most `MAX_QUESTION_SHARE` of the rated questions, and not only
    question words ("how do", "what is").
@@ -52,8 +53,10 @@ MAX_QUESTION_SHARE = 0.3
 QUESTION_WORDS = frozenset(
     "how do does did what whats where when who whom whose why which can could should would "
     "shall may might must am me my mine we us our you your he she his her its get got use "
-    "using used make need want know tell show find there here any some all about from".split())
-CANDIDATE_EXPANSIONS = 12
+    "using used make need want know tell show find there here any some all about from "
+    "quick question anyone someone hey hi hello please thanks really like way person explain "
+    "ask asking again still also just".split())
+CANDIDATE_EXPANSIONS = 20
 DEFINITION_WORDS = 8
 
 
@@ -74,6 +77,8 @@ class _Corpus:
         self.doc_ids = list(documents)
         self.tokens = [tokenize(documents[d]) for d in self.doc_ids]
         self.sets = [set(tokens) for tokens in self.tokens]
+        self.titles = [set(tokenize(documents[d].split("\n", 1)[0])) for d in self.doc_ids]
+        """The first line's tokens: a chunk's text starts with its title and heading."""
         self.postings: dict[str, list[int]] = defaultdict(list)
         for row, present in enumerate(self.sets):
             for token in present:
@@ -176,13 +181,16 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
     for term, questions in sorted(members.items(), key=lambda item: (-len(item[0]), item[0])):
         if len(questions) < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
             continue
+        if term[0] in QUESTION_WORDS or term[-1] in QUESTION_WORDS:
+            continue  # "does tollbooth do" is "tollbooth" asked
         if len(questions) > max(5, MAX_QUESTION_SHARE * len(rated)):
             continue
         if corpus.df(term) > limit:
             continue
         unmatched = {i for i in questions
                      if not any(corpus.contains(row, term) for row in rated[i].positives)}
-        if len(unmatched) >= min_evidence:
+        documents = {rated[i].positives[0] for i in unmatched}
+        if len(unmatched) >= min_evidence and len(documents) >= min(2, min_evidence):
             found.append((term, unmatched))
     return found
 
@@ -253,12 +261,17 @@ def _candidate_phrases(members: list[_Question], others: list[_Question], corpus
                 background[phrase] += 1
     n, m = len(members), max(1, len(others))
 
+    def titled(phrase: tuple[str, ...]) -> float:
+        """How many of the members' documents name the phrase in their title or heading."""
+        return sum(any(set(phrase) <= corpus.titles[row] for row in q.positives) for q in members) / n
+
     def score(phrase: tuple[str, ...]) -> float:
         coverage, elsewhere = common[phrase] / n, background[phrase] / m
         idf = math.log((len(corpus) + 1) / (corpus.df(phrase) + 1))
-        return coverage * math.log((coverage + 0.05) / (elsewhere + 0.05)) + 0.01 * idf
+        lift = max(0.0, math.log((coverage + 0.05) / (elsewhere + 0.05)))
+        return coverage * lift * idf * (1.0 + 2.0 * titled(phrase))
 
-    return sorted(common, key=lambda p: (-score(p), p))[:CANDIDATE_EXPANSIONS]
+    return sorted(common, key=lambda p: (-round(score(p), 9), -len(p), p))[:CANDIDATE_EXPANSIONS]
 
 
 def wordy(token: str) -> bool:
