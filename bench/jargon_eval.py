@@ -109,6 +109,16 @@ ANCHORS = {
 }
 
 
+def anchor_config(kind: Any, recipe: dict[str, Any]) -> Any:
+    """The recipe exactly as written: no sizing to the data, no time budget (Argot's own
+    training may add both; an anchor is the fixed recipe it must beat)."""
+    from dataclasses import fields
+
+    fixed = {"min_steps": 0, "max_epochs": recipe["epochs"], "max_seconds": 0.0, **recipe}
+    known = {f.name for f in fields(kind)}
+    return kind(**{k: v for k, v in fixed.items() if k in known})
+
+
 def train_anchor(name: str, services: Any, work: Path) -> tuple[Searches, dict[str, Any]]:
     """(its searches over the served corpus, what training did) for one anchor."""
     from engine.evaluation.corpus import EvalCorpus
@@ -118,7 +128,7 @@ def train_anchor(name: str, services: Any, work: Path) -> tuple[Searches, dict[s
     recipe = ANCHORS[name]
     started = time.perf_counter()
     examples = rated_examples(services, int(recipe["num_negatives"]))
-    config = TrainingConfig(**recipe)  # type: ignore[arg-type]
+    config = anchor_config(TrainingConfig, recipe)
     trained = fine_tune(services.workbench().base_model, examples, config, work_dir=work)
     embedder = in_memory_embedder(trained.model, f"anchor-{recipe['loss']}")
     corpus = EvalCorpus.from_index(services.index())
