@@ -48,6 +48,8 @@ class Trained:
     """In memory; its `model_id` is the pending name, which keys its collection."""
     vocabulary: Any
     """`engine.learning.vocabulary.Vocabulary`: the glossary learnt this cycle."""
+    learn: Any = None
+    """Learns a vocabulary from some of the training questions (the levers' cross-check)."""
 
 
 @dataclass(frozen=True)
@@ -95,17 +97,19 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     save(model, pending.folder)
     vocabulary = learn_vocabulary(collected, rejected)
     progress(f"  {len(vocabulary)} glossary entries learnt or defined")
-    return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary)
+    return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary,
+                   lambda questions: learn_vocabulary(collected, rejected, questions))
 
 
-def learn_vocabulary(collected: Collected, rejected: set[str]) -> Any:
+def learn_vocabulary(collected: Collected, rejected: set[str], questions: Any = None) -> Any:
     """This cycle's glossary: learnt from the training questions, plus `/argot define`."""
     from engine.learning.vocabulary import defined_entries, learn_vocabulary
 
     corpus = collected.corpus.corpus
     defined = {c.doc_id: (c.doc_id, c.title, c.text) for c in corpus.chunks
                if c.doc_id.startswith("defined/") and c.title and c.position == 0}
-    return learn_vocabulary(collected.training_questions, corpus.document_texts(),
+    return learn_vocabulary(collected.training_questions if questions is None else questions,
+                            corpus.document_texts(),
                             rejected=rejected, defined=defined_entries(defined.values()))
 
 
@@ -127,7 +131,7 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     progress("  choosing the model, vocabulary, memory and fusion on "
              f"{len(queries)} {'held-out' if collected.held_out else 'gold'} questions")
     choice = choose_levers(corpus, queries, active, candidate, trained.vocabulary,
-                           collected.training_questions, served)
+                           collected.training_questions, served, learn=trained.learn)
     report.levers = choice.as_report()
     if choice.setting.model == "active":
         # The fine-tuned weights did not earn their place: the new version answers with

@@ -29,6 +29,10 @@ from engine.learning.trainingdata import (
 )
 from engine.registry import ModelRegistry, ModelVersion
 
+MIN_SLICE = 5
+"""Held-out questions needed besides the cross-checked ones: the fine-tuned model is
+judged on these alone (it trained on the others)."""
+
 
 class Skip(Exception):  # noqa: N818 - a decision, not an error
     """The cycle has nothing to do yet; the message says why."""
@@ -89,12 +93,16 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     train, _ = ratings.split()
     held_out = restricted(QuerySet.from_feedback(feedback, "held_out"), known)
     gold = restricted(QuerySet.load(config.gold_queries), known) if config.gold_queries else None
-    enough = held_out is not None and len(held_out) >= config.min_held_out
+    # The gate judges on the held-out slice and on every rated training question
+    # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
+    have = len(held_out) if held_out else 0
+    crossed = sum(1 for q in train if set(q.positives) & known)
+    enough = have >= MIN_SLICE and have + crossed >= config.min_held_out
     if not enough and not gold:
-        have = len(held_out) if held_out else 0
-        raise Skip(f"not enough held-out questions yet: {have}, {config.min_held_out} are needed "
-                   "to judge a candidate (about one rated question in five is held out); keep "
-                   "rating, or set ARGOT_GOLD_QUERIES")
+        raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "
+                   f"{config.min_held_out} are needed to judge a candidate (and {MIN_SLICE} held "
+                   "out; about one rated question in five is); keep rating, or set "
+                   "ARGOT_GOLD_QUERIES")
     if not enough:
         held_out = None
     if not sum(len(q.positives) for q in train):
