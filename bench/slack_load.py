@@ -9,7 +9,10 @@ Answered: its thread got at least one answer message. Lost: no reply at all with
 `--drain` seconds after the last question. Duplicated: a thread with answers to more than
 one question id, or the same rank twice (a delivery handled twice). Latency is from
 sending the event to the first chat.postMessage into its thread reaching the emulator.
-Target: none lost or duplicated.
+CPU is the bot process's user + system time over the load (from the first question
+sent to the last answer seen), as a share of one core; memory is the bot's RSS, PSS
+and USS after the load. Target: none lost or duplicated; issue 12: at 40/s for 30 s,
+first-answer p95 ≤ 1 s.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.slackbench import (  # noqa: E402
     Courier,
+    cpu_seconds,
     demo_questions,
     load_demo_kb,
     machine,
+    memory_mb,
     percentile,
     serving_bot,
 )
@@ -131,16 +136,18 @@ def main() -> None:
     args = parser.parse_args()
     questions = demo_questions()
     load_demo_kb()
-    with SlackEmulator() as slack, serving_bot(slack):
+    with SlackEmulator() as slack, serving_bot(slack) as bot:
         for question in questions[:5]:  # warm-up, not counted
             asked = slack.post_user_message(slack.channel_id("general"), slack.user_id("alice"),
                                             f"<@{BOT_USER_ID}> {question}")
             slack.wait_for_messages(slack.channel_id("general"), asked.ts, timeout=60)
         time.sleep(1)
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_seconds(bot.pid)
         sent = run_load(slack, questions, args.rate, args.seconds, args.users)
         sending = time.monotonic() - started
         result = tally(slack, sent, args.drain)
+        busy = (cpu_seconds(bot.pid) - cpu_before) / (time.monotonic() - started)
+        memory = memory_mb(bot.pid)
     by_kind = defaultdict(int)
     for s in sent:
         by_kind["DM" if s.channel.startswith("D") else "mention"] += 1
@@ -156,6 +163,8 @@ def main() -> None:
           f"{result['throughput']:.1f} | "
           f"{percentile(latency, 50) * 1000:.0f} ms | {percentile(latency, 95) * 1000:.0f} ms | "
           f"{percentile(ack, 95) * 1000:.0f} ms |")
+    print(f"\nbot CPU {busy * 100:.0f}% of one core over the load; memory after it: "
+          + ", ".join(f"{name} {mb:.0f} MB" for name, mb in memory.items()))
 
 
 if __name__ == "__main__":

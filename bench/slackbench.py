@@ -80,6 +80,69 @@ class Engine:
         return time.perf_counter() - start
 
 
+STAGES = ("claim", "record question", "embed", "dense", "BM25", "fusion", "post",
+          "record shown")
+"""The steps between a question and its answers, in the order the bot took them before
+issue 12 (claim, record, search, then post and record each answer)."""
+
+
+class Stages:
+    """Each step of answering one question, timed on its own in this process with the
+    bot's own objects: its feedback store (the same SQLite file), its retriever's parts,
+    and a Web API client posting to the emulator."""
+
+    def __init__(self, engine: Engine, slack: SlackEmulator) -> None:
+        from slack_sdk import WebClient
+
+        from bot.services import Services
+        from bot.settings import Settings
+
+        self.engine, self.slack = engine, slack
+        self.feedback = Services(Settings.from_mapping({"ARGOT_HOME": str(HOME)})).feedback
+        self.client = WebClient(token=BOT_TOKEN, base_url=slack.api_url.rstrip("/") + "/")
+        self.general = slack.channel_id("general")
+        self.thread = slack.post_bot_message(self.general, "stage timings")["ts"]
+        self.seconds: dict[str, list[float]] = {stage: [] for stage in STAGES}
+
+    def measure(self, question: str) -> None:
+        """Time every stage once for `question` (appended to `self.seconds`)."""
+        from engine.feedback import AskedQuestion, ShownAnswer
+        from engine.search.fusion import FUSION_DEPTH, fuse
+
+        retriever, times = self.engine.retriever, self.seconds
+        embedder = getattr(retriever.embedder, "inner", retriever.embedder)
+        asked = AskedQuestion(text=question, user="Ubench", channel=self.general)
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            times[stage].append(now - clock)
+            clock = now
+
+        self.feedback.claim_event(f"bench:{asked.query_id}")
+        lap("claim")
+        self.feedback.record_question(asked)
+        lap("record question")
+        query = retriever.query(question, self.general)
+        query = type(query)(query.text, query.words, query.channel, embedder.embed_query(query.text))
+        lap("embed")
+        dense = retriever.dense(query, FUSION_DEPTH)
+        lap("dense")
+        lexical = retriever.lexical.search(query.words, FUSION_DEPTH, self.general)
+        lap("BM25")
+        hits = fuse([(dense, 1.0), (lexical, 1.0)], ANSWERS_SHOWN)
+        lap("fusion")
+        posted = self.client.chat_postMessage(channel=self.general, thread_ts=self.thread,
+                                              text=f"stage timing: {question}")
+        lap("post")
+        for rank, hit in enumerate(hits, start=1):
+            self.feedback.record_shown(ShownAnswer(asked.query_id, hit.chunk.doc_id, rank,
+                                                   hit.score, "bench", self.general,
+                                                   f"{posted['ts']}{rank}"))
+        lap("record shown")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,6 +203,22 @@ def first_answer_at(slack: SlackEmulator, channel: str, thread_ts: str) -> float
         if call.params.get("thread_ts") == thread_ts and call.params.get("channel") == channel:
             return call.timestamp
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private clean + dirty) of a process, in MB (/proc/PID/smaps_rollup)."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        values[name] = int(rest.split()[0])
+    uss = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
+    return {"RSS": values["Rss"] / 1024, "PSS": values["Pss"] / 1024, "USS": uss / 1024}
 
 
 def machine() -> str:
