@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parent.parent
 HEAVY = {"chromadb", "torch", "sentence_transformers", "open_clip"}
 SERVING = ("handlers", "engine/search", "engine/images")
 """What answers questions: it must not depend on what learns or what measures."""
+MAX_LINES = 350
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -75,3 +76,8 @@ def test_the_bot_and_its_handlers_start_without_heavy_libraries() -> None:
                             check=True, timeout=120).stdout.split()
     assert sorted(HEAVY & set(loaded)) == []
 
+
+def test_no_module_is_over_350_lines() -> None:
+    sizes = {str(p.relative_to(REPO)): len(p.read_text(encoding="utf-8").splitlines())
+             for folder in ("engine", "bot", "handlers", "jobs") for p in python_files(folder)}
+    assert {path: lines for path, lines in sizes.items() if lines > MAX_LINES} == {}
