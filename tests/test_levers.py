@@ -80,3 +80,17 @@ def test_every_rated_question_is_cross_checked_with_what_the_other_questions_tau
     assert (choice.held_out, choice.cross_checked) == (5, len(more))
     assert choice.evidence.questions == 5 + len(more)
     assert choice.setting.vocabulary and choice.evidence.low > 0
+
+
+def test_the_report_says_what_was_learnt_and_which_lever_moved_it():
+    from engine.learning.levers import describe_levers
+
+    lines = describe_levers({"contributions": {"vocabulary": 0.121, "model": 0.034, "fusion": 0.0},
+                             "described": "candidate model, vocabulary, dense 1 / bm25 1"},
+                            ["tollbooth → api gateway (7 questions)",
+                             "sparkles → feature flags (3 questions)"])
+
+    assert lines == [
+        "Learnt: tollbooth → api gateway (7 questions); sparkles → feature flags (3 questions)",
+        "What moved it (held-out nDCG@10): learnt vocabulary +0.121, fine-tuned model +0.034",
+        "Answers with: candidate model, vocabulary, dense 1 / bm25 1"]
