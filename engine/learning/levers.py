@@ -129,7 +129,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     """The best setting of the levers, and how it compares with today, question by question.
 
     The evidence is the held-out slice, plus (with `learn`) every rated training question
-    *cross-checked*: the questions are split into `folds` by a stable hash, and each one is
+    *cross-checked*: the questions are split into `folds` by a stable hash of the document
+    they chose (so paraphrases and questions with the same answer stay together), and each one is
     answered with the vocabulary and memory learnt from the other folds only, by the active
     model (the candidate model trained on it, so it could only flatter itself there). The
     vocabulary and memory levers are thus judged on every rated question, and the model
@@ -222,7 +223,10 @@ class _Part:
 
 
 def _fold(question: RatedQuestion, folds: int) -> int:
-    return min(folds - 1, int(stable_fraction("fold", question.key) * folds))
+    """Questions about the same document share a fold: a question asked four ways, or two
+    questions with one answer, must not vouch for each other."""
+    anchor = min(question.positives) if question.positives else question.key
+    return min(folds - 1, int(stable_fraction("fold", anchor) * folds))
 
 
 def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
