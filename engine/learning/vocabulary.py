@@ -252,7 +252,12 @@ def _candidate_phrases(members: list[_Question], others: list[_Question], corpus
         for phrase in phrases_of(question):
             covered[phrase] += 1
     need = max(1, math.ceil(0.5 * len(members)))
-    common = {p: c for p, c in covered.items() if c >= need}
+    # A phrase found in only one of the chosen documents pinpoints that document; the
+    # word the slang stands for is in most of them.
+    documents = {row for q in members for row in q.positives[:1]}
+    in_documents = {p: sum(1 for row in documents if corpus.contains(row, p)) for p in covered}
+    need_documents = max(1, math.ceil(0.5 * len(documents)))
+    common = {p: c for p, c in covered.items() if c >= need and in_documents[p] >= need_documents}
     background: dict[tuple[str, ...], int] = defaultdict(int)
     for question in others:
         present = phrases_of(question)
