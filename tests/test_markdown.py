@@ -9,7 +9,7 @@ import pytest
 from engine.images.links import markdown_images
 from engine.knowledge.chunking import sections
 from engine.knowledge.faq import parse_markdown as faq_pairs
-from engine.knowledge.markdown import Heading, headings, heading, title
+from engine.knowledge.markdown import Heading, heading, headings, title
 from engine.knowledge.sources import parse_markdown
 
 RUNBOOK = """# Restarting the broker
