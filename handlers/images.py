@@ -28,7 +28,7 @@ from engine.images.decoding import MAX_IMAGE_BYTES, ImageRejected, decode_image,
 from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
-from handlers.messages import acknowledge, carries_images, claim_message, from_a_person
+from handlers.messages import acknowledge, carries_images, claim_message, from_a_person, thread_reply
 
 log = logging.getLogger("argot.handlers")
 
@@ -68,9 +68,7 @@ def answer_image(body: dict[str, Any], event: dict[str, Any], context: BoltConte
     services = services_in(context)
     channel = event["channel"]
     thread_ts = event.get("thread_ts") or event["ts"]
-
-    def reply(text: str) -> None:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    reply = thread_reply(client, event)
 
     with reported(reply, "answering an image"):
         feedback = services.feedback

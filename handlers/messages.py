@@ -6,6 +6,7 @@ by whether the message carries an image, and both answer a message once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from engine.feedback import FeedbackStore
@@ -25,6 +26,16 @@ def from_a_person(event: dict[str, Any]) -> bool:
 
 def carries_images(event: dict[str, Any]) -> bool:
     return any(str(f.get("mimetype", "")).startswith("image/") for f in event.get("files") or ())
+
+
+def thread_reply(client: Any, event: dict[str, Any]) -> Callable[[str], None]:
+    """A plain-text reply in the message's thread (the message starts one if it has none)."""
+    channel, thread_ts = event["channel"], event.get("thread_ts") or event["ts"]
+
+    def reply(text: str) -> None:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+    return reply
 
 
 def claim_message(feedback: FeedbackStore, body: dict[str, Any], event: dict[str, Any]) -> bool:

@@ -27,7 +27,7 @@ from handlers import blocks
 from handlers.answers import ANSWERS_SHOWN, post_answers, worth_showing
 from handlers.context import services_in
 from handlers.failures import reported
-from handlers.messages import acknowledge, carries_images, claim_message, from_a_person
+from handlers.messages import acknowledge, carries_images, claim_message, from_a_person, thread_reply
 from handlers.rightpage import ask_for_right_page
 from handlers.searches import search_text
 
@@ -64,9 +64,7 @@ def answer_question(body: dict[str, Any], event: dict[str, Any], context: BoltCo
     services = services_in(context)
     channel = event["channel"]
     thread_ts = event.get("thread_ts") or event["ts"]
-
-    def reply(text: str) -> None:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    reply = thread_reply(client, event)
 
     with reported(reply, "answering a question"):
         feedback = services.feedback
