@@ -18,6 +18,7 @@ from bot.playground.emulator import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, Slac
 from bot.services import Services
 from bot.serving import HttpBot
 from engine.types import Document
+from tests.servers import wait_until
 
 TEAM_KB = [
     Document("services/phoenix", "Project Phoenix is the rewrite of the billing platform. "
@@ -58,10 +59,7 @@ class Bot:
         return self.slack.channel_id("general")
 
     def user(self, name: str) -> str:
-        try:
-            return self.slack.user_id(name)
-        except KeyError:
-            return self.slack.add_user(name)
+        return member_id(self.slack, name)
 
     def ask(self, text: str, *, channel: str | None = None, user: str = "alice",
             count: int = 1, mention: bool = True) -> tuple[Any, list[dict[str, Any]]]:
@@ -77,14 +75,7 @@ class Bot:
     def eventually(self, predicate: Any, what: str, timeout: float = 10.0) -> Any:
         """Poll `predicate` (e.g. a feedback-store query, which the emulator cannot see
         change) until it is truthy."""
-        deadline = time.monotonic() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout}s for {what}")
-            time.sleep(0.02)
+        return wait_until(predicate, what, timeout, interval=0.02)
 
     def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
         """Wait until the emulator has seen no change for `quiet` seconds."""
@@ -97,6 +88,14 @@ class Bot:
             elif time.monotonic() - since >= quiet:
                 return
         raise TimeoutError("the bot kept talking")
+
+
+def member_id(slack: SlackEmulator, name: str) -> str:
+    """The user id of `name` in the emulated workspace, added as a member if new."""
+    try:
+        return slack.user_id(name)
+    except KeyError:
+        return slack.add_user(name)
 
 
 def payload(message: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from engine.learning.cyclelog import CycleLog
 from engine.migrations import upgrade
 from tests.fakes import FakeEmbedder
 from tests.servers import Postgres, chroma_server, postgres, wait_until  # noqa: F401 - fixtures
-from tests.slackbot import TEAM_KB, payload
+from tests.slackbot import TEAM_KB, member_id, payload
 
 pytestmark = pytest.mark.slow
 
@@ -74,10 +74,7 @@ class Deployment:
         return self.slack.channel_id("general")
 
     def user(self, name: str) -> str:
-        try:
-            return self.slack.user_id(name)
-        except KeyError:
-            return self.slack.add_user(name)
+        return member_id(self.slack, name)
 
     def run(self, name: str, *argv: str, **env: str) -> BotProcess:
         log = self.folder / f"{name}.log"
