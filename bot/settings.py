@@ -122,7 +122,7 @@ class Settings:
             from sqlalchemy.exc import ArgumentError
 
             try:
-                make_url(self.database_url)
+                make_url(self.database_url).get_dialect()  # an unknown database is a wrong setting too
             except ArgumentError as exc:
                 raise SettingsError(f"DATABASE_URL is not a SQLAlchemy URL: {exc}") from exc
         from apscheduler.triggers.cron import CronTrigger

@@ -29,6 +29,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     ({"SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
     ({"SLACK_API_URL": "slack.local"}, "SLACK_API_URL"),
     ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+    ({"DATABASE_URL": "nonsense://db.example/argot"}, "DATABASE_URL"),
     ({"ARGOT_RETRIEVAL": "magic"}, "ARGOT_RETRIEVAL"),
     ({"ARGOT_GATE_MARGIN": "2"}, "ARGOT_GATE_MARGIN"),
     ({"ARGOT_MIN_HELD_OUT": "0"}, "ARGOT_MIN_HELD_OUT"),
