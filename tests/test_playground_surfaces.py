@@ -87,8 +87,12 @@ def test_a_reply_in_a_thread_from_the_page_answers_the_right_page_question(
     page.post("/playground/api/ask", json={"text": "glossary/slipway", "thread_ts": asked["ts"]})
     slack.wait_for(lambda: any(v.doc_id == "glossary/slipway" for v in feedback.votes_for(row.query_id)),
                    what="the right page's vote")
-    texts = [m["text"] for m in slack.messages(playground.channel, asked["ts"])]
-    assert ASK in texts and any(t.startswith("Thanks") for t in texts)
+
+    def thanked() -> list[str]:
+        texts = [m["text"] for m in slack.messages(playground.channel, asked["ts"])]
+        return texts if any(t.startswith("Thanks") for t in texts) else []
+
+    assert ASK in slack.wait_for(thanked, what="the bot's thanks for the right page")
 
 
 @pytest.mark.slow
