@@ -4,9 +4,10 @@ do not use, tied to the words of the documents people chose for them.
 A *term* is a word or a phrase of up to three words (`engine.search.tokens`: CJK text
 counts in character bigrams) that
 1. occurs in at least `min_evidence` rated training questions whose 👍 document does
-   not contain it (the mismatch that retrieval cannot bridge), chosen for at least two
-   different documents (one question asked four ways is one piece of evidence), and
-2. is rare in the corpus: in at most `max_df_share` of the documents, and not how
+   not contain it (the mismatch that retrieval cannot bridge; one question asked in two
+   wordings is enough, since the held-out check below must still agree), and
+2. is rare in the corpus, and so are its first and last words: in at most
+   `max_df_share` of the documents ("crystal ball", not "crystal ball service"), and not how
    people ask: in at most `MAX_QUESTION_SHARE` of the rated questions, and not only
    question words ("how do", "what is").
 A longer term wins over the words inside it when it explains the same questions.
@@ -185,12 +186,11 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
             continue  # "does tollbooth do" is "tollbooth" asked
         if len(questions) > max(5, MAX_QUESTION_SHARE * len(rated)):
             continue
-        if corpus.df(term) > limit:
-            continue
+        if corpus.df(term) > limit or any(corpus.df((t,)) > limit for t in {term[0], term[-1]}):
+            continue  # "crystal ball service" is "crystal ball" asked about a service
         unmatched = {i for i in questions
                      if not any(corpus.contains(row, term) for row in rated[i].positives)}
-        documents = {rated[i].positives[0] for i in unmatched}
-        if len(unmatched) >= min_evidence and len(documents) >= min(2, min_evidence):
+        if len(unmatched) >= min_evidence:
             found.append((term, unmatched))
     return found
 
