@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,19 @@ def corpus_setup(name: str) -> tuple[tuple[slang.Term, ...], list[tuple[str, lis
     return slang.DEBIAN_SLANG, faq_questions()
 
 
+def jargon_split(name: str, rounds: int) -> tuple[list[slang.JargonQuestion], slang.Split]:
+    """(every question that has slang, its seeded split into rated rounds and held-out)."""
+    terms, pairs = corpus_setup(name)
+    found = slang.questions(pairs, terms)
+    return found, slang.split(found, held_out_share=HELD_OUT_SHARE[name], rounds=rounds, seed=SEED)
+
+
+def held_out_sets(held: Sequence[slang.JargonQuestion]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The held-out questions in slang and in their plain wording, with their right documents."""
+    relevant = [list(q.relevant) for q in held]
+    return {"slang": ([q.slang for q in held], relevant), "plain": ([q.plain for q in held], relevant)}
+
+
 def prepared_home(name: str, label: str) -> Path:
     """A fresh ARGOT_HOME with the corpus embedded by the base model (embedded once, copied)."""
     base = WORK / f"{name}-base"
@@ -124,11 +138,9 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
     offenders = slang.absent_from(terms, corpus_texts(name))
     if offenders:
         raise SystemExit(f"slang wordings found in the {name} corpus: {offenders}; change the lexicon")
-    found = slang.questions(pairs, terms)
-    split = slang.split(found, held_out_share=HELD_OUT_SHARE[name], rounds=args.rounds, seed=SEED)
+    found, split = jargon_split(name, args.rounds)
     held = split.held_out
-    sets = {"slang": ([q.slang for q in held], [list(q.relevant) for q in held]),
-            "plain": ([q.plain for q in held], [list(q.relevant) for q in held])}
+    sets = held_out_sets(held)
     say(f"{name}: {len(terms)} slang terms, {len(found)} of {len(pairs)} questions in slang; rounds of "
         f"{[len(r) for r in split.rounds]} rated, {len(held)} held out")
     home = prepared_home(name, "quick" if args.quick else "run")
