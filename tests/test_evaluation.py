@@ -138,6 +138,22 @@ def test_rated_questions_become_a_query_set_split_by_held_out(services: Services
     assert all(held_out(text) for text in held.texts) and held.source == "feedback (held-out)"
 
 
+def test_argot_eval_holds_out_the_rated_questions_the_cycle_holds_out(services: Services) -> None:
+    from engine.learning.trainingdata import gather_ratings
+
+    store = services.feedback
+    for i in range(30):
+        for text in (f"who runs codename{i}", f"quick question: who runs codename{i}"):
+            qid = store.record_question(AskedQuestion(text=text, user="U1", channel="C1"))
+            store.record_vote(Vote(qid, f"services/s{i}", "U1", +1))
+
+    held = QuerySet.from_feedback(store, include_faq=False)
+    _, cycle_held = gather_ratings(store).split()
+
+    assert held.texts and sorted(held.texts) == sorted(q.text for q in cycle_held)
+    assert all(text.removeprefix("quick question: ") in held.texts for text in held.texts)
+
+
 # -- metrics agree with independent computations ------------------------------------------------
 
 

@@ -126,6 +126,26 @@ def test_held_out_questions_never_reach_training(store):
     assert {q.text for q in train}.isdisjoint({q.text for q in kept_out})
 
 
+def test_a_question_asked_four_ways_falls_on_one_side_of_the_split(store):
+    openings = ["what does {} mean?", "quick question: what does {} mean", "anyone know what {} means",
+                "{} means what?"]
+    for n in range(40):
+        for m, opening in enumerate(openings):
+            q = ask(store, opening.format(f"codename{n}"), [f"glossary/t{n}"], f"U{m}")
+            store.record_vote(Vote(q, f"glossary/t{n}", f"U{m}", 1))
+    other = ask(store, "who owns codename0 now?", ["glossary/t0"], "U9")
+    store.record_vote(Vote(other, "glossary/t0", "U9", 1))
+
+    train, kept_out = gather_ratings(store).split()
+
+    side = {q.text: q in kept_out for q in [*train, *kept_out]}
+    for n in range(40):
+        wordings = [opening.format(f"codename{n}") for opening in openings]
+        assert len({side[w] for w in wordings}) == 1, wordings
+    assert 0 < sum(side.values()) < len(side)
+    assert side["who owns codename0 now?"] == held_out("who owns codename0 now?")  # not a rewording
+
+
 def test_image_questions_are_not_text_training_data(store):
     query_id = store.record_question(AskedQuestion("[image]", user="U1", modality="image"))
     store.record_shown(ShownAnswer(query_id, "diagrams/net", 1, 0.3, "base"))
@@ -177,7 +197,7 @@ def test_a_cycle_trains_on_ratings_first_and_caps_other_sources():
     assert sources["rating"] + sources["glossary"] + sources["synthetic"] == len(chosen)
     assert 0 < sources["synthetic"] <= 0.2 * len(chosen)
     assert sources["glossary"] + sources["synthetic"] <= 40
-    assert not any(q.held_out for q in chosen if q.source != "rating")
+    assert not any(held_out(q.text) for q in chosen if q.source != "rating")
     assert chosen == training_set(rated, list(reversed(glossary + synthetic)), other_share=1.0,
                                   other_min=32)  # the sample is stable, whatever the order
 

@@ -8,6 +8,9 @@ query set too: the documents with more 👍 than 👎 are its relevant ones.
 `held_out(question)` splits rated questions for good: a stable hash of the normalised
 text puts about one in five aside, so the learning loop never trains on the questions
 that judge it, and the same question lands on the same side on every run and machine.
+`held_out_questions` keeps rewordings of one question together ("what does the
+tollbooth do", "quick question: what does the tollbooth do"), so that a question asked
+four ways never judges a model trained on its other three wordings.
 
 Example:
     >>> queries = QuerySet.load(Path("bot/demo/questions.jsonl"))
@@ -17,7 +20,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -45,6 +49,46 @@ def held_out(query_text: str, share: float = HELD_OUT_SHARE) -> bool:
     """True for the questions kept out of training and used to judge a new model."""
     digest = hashlib.sha1(normalise_question(query_text).encode("utf-8")).hexdigest()
     return int(digest[:8], 16) / 0x1_0000_0000 < share
+
+
+REWORDING_OVERLAP = 0.5
+"""Two questions about one document that share more than this share of the shorter
+one's words are one question reworded."""
+
+
+def held_out_questions(chosen: Mapping[str, Collection[str]]) -> set[str]:
+    """The held-out ones among normalised questions, given the documents chosen for each.
+
+    Questions that share a chosen document and most of their words (more than
+    `REWORDING_OVERLAP` of the shorter one's, stop words aside) are rewordings of one
+    question ("who owns the tollbooth" and "deploying the tollbooth" are not): the whole
+    group goes where `held_out` puts its first question in sort order. A question with
+    no rewording goes where `held_out` puts it.
+    """
+    from engine.search.tokens import tokenize
+
+    keys = sorted(chosen)
+    words = {key: set(tokenize(key)) for key in keys}
+    group = {key: key for key in keys}
+
+    def first(key: str) -> str:
+        while group[key] != key:
+            group[key] = group[group[key]]
+            key = group[key]
+        return key
+
+    asked_about: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        for doc_id in chosen[key]:
+            asked_about[doc_id].append(key)
+    for members in asked_about.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                shorter = min(len(words[a]), len(words[b]))
+                if shorter and len(words[a] & words[b]) > REWORDING_OVERLAP * shorter:
+                    one, other = sorted((first(a), first(b)))
+                    group[other] = one
+    return {key for key in keys if held_out(first(key))}
 
 
 @dataclass(frozen=True)
@@ -134,8 +178,10 @@ class QuerySet:
                 key = normalise_question(pair.anchor)
                 wording.setdefault(key, pair.anchor)
                 relevant.setdefault(key, set()).add(pair.positive)
-        pairs = [(wording[key], docs) for key, docs in relevant.items()
-                 if docs and in_split(wording[key], split)]
+        chosen = {key: docs for key, docs in relevant.items() if docs}
+        kept_out = held_out_questions(chosen)
+        pairs = [(wording[key], docs) for key, docs in chosen.items()
+                 if split == "all" or (key in kept_out) == (split == "held_out")]
         return cls.from_pairs(pairs, source=f"feedback ({split.replace('_', '-')})")
 
     def restricted_to(self, known_ids: Collection[str], *, strict: bool = False) -> QuerySet:
@@ -165,12 +211,6 @@ class QuerySet:
                                 f"(e.g. {sample}) is in the index. Ingest the knowledge base they "
                                 "refer to first (`argot ingest PATH`).")
         return QuerySet(kept, source=self.source, warnings=warnings)
-
-
-def in_split(question: str, split: Split) -> bool:
-    if split == "all":
-        return True
-    return held_out(question) == (split == "held_out")
 
 
 def parse_query(line: JsonLine) -> LabelledQuery:

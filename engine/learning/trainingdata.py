@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.evaluation.querysets import held_out, normalise_question
+from engine.evaluation.querysets import held_out, held_out_questions, normalise_question
 from engine.feedback import FeedbackStore
 from engine.types import Chunk
 
@@ -63,10 +63,6 @@ class RatedQuestion:
     def key(self) -> str:
         return normalise_question(self.text)
 
-    @property
-    def held_out(self) -> bool:
-        return held_out(self.text)
-
 
 @dataclass
 class Ratings:
@@ -81,9 +77,11 @@ class Ratings:
     """Positives left out because they rested on less than one full (capped) vote."""
 
     def split(self) -> tuple[list[RatedQuestion], list[RatedQuestion]]:
-        """(training, held out): the held-out slice never reaches the trainer."""
-        train = [q for q in self.questions if not q.held_out]
-        return train, [q for q in self.questions if q.held_out]
+        """(training, held out): the held-out slice never reaches the trainer, nor does
+        any rewording of a held-out question (`held_out_questions`)."""
+        kept_out = held_out_questions({q.key: q.positives.keys() for q in self.questions})
+        return ([q for q in self.questions if q.key not in kept_out],
+                [q for q in self.questions if q.key in kept_out])
 
 
 def gather_ratings(store: FeedbackStore, *, voter_cap: int = VOTER_CAP,
