@@ -202,7 +202,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
                            "cycle": {k: report.get(k) for k in (
                                "decision", "reason", "pairs", "hard_negatives", "metrics", "seconds",
                                "phases", "alpha", "alpha_scores", "training", "negatives",
-                               "pairs_by_source", "ratings", "new_ratings")}})
+                               "pairs_by_source", "ratings", "new_ratings", "levers")}})
             if save:
                 save(result())
     return result()
