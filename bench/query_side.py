@@ -95,25 +95,25 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.embedders import load_sentence_transformer
-    from engine.evaluation.corpus import EvalCorpus
-    from engine.evaluation.vectors import embed_texts
+    from engine.learning.mining import ActiveCorpus
     from engine.learning.training import in_memory_embedder
 
     _, split = jargon_split(args.corpus, args.rounds)
     sets = held_out_sets(split.held_out)
     services = services_at(args.home)
-    base_model = services.workbench().base_model
-    corpus = EvalCorpus.from_index(services.index())
-    base = in_memory_embedder(load_sentence_transformer(base_model), "base")
-    say(f"embedding {len(corpus.chunks)} chunks with the base model (the frozen document side)")
-    vectors = embed_texts(base, corpus.texts)
-    rows = [measure("base (all-MiniLM-L6-v2)", in_memory(corpus, base, vectors), sets)]
+    if services.registry.active().name != "base":
+        raise SystemExit(f"{args.home} serves {services.registry.active().name}: take the copy "
+                         "before the first argot train promotes a model")
+    served = ActiveCorpus.from_index(services.index())  # the frozen document side
+    corpus, vectors = served.corpus, served.vectors
+    model = load_sentence_transformer(services.workbench().base_model)
+    rows = [measure("base (all-MiniLM-L6-v2)", in_memory(corpus, in_memory_embedder(model, "base"), vectors),
+                    sets)]
 
     examples = rated_examples(services, 1)
-    row_of = {doc_id: row for row, doc_id in enumerate(corpus.doc_ids)}
+    row_of = served.doc_row()
     pairs = [(e.anchor, row_of[e.positive_doc]) for e in examples if e.positive_doc in row_of]
     say(f"training the question side on {len(pairs)} pairs ({args.epochs} epochs)")
-    model = load_sentence_transformer(base_model)
     training = train_query_side(model, pairs, vectors, chunk_documents(corpus), epochs=args.epochs,
                                 batch_size=args.batch_size, learning_rate=args.learning_rate,
                                 temperature=args.temperature, seed=args.seed)

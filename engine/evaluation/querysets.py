@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from engine.errors import ArgotError
 from engine.knowledge.jsonl import JsonLine, json_lines
+from engine.search.tokens import tokenize
 
 if TYPE_CHECKING:
     from engine.feedback import FeedbackStore
@@ -65,8 +66,6 @@ def held_out_questions(chosen: Mapping[str, Collection[str]]) -> set[str]:
     group goes where `held_out` puts its first question in sort order. A question with
     no rewording goes where `held_out` puts it.
     """
-    from engine.search.tokens import tokenize
-
     keys = sorted(chosen)
     words = {key: set(tokenize(key)) for key in keys}
     group = {key: key for key in keys}
