@@ -42,8 +42,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bench import jargon_slang as slang  # noqa: E402
 from bench.jargon_eval import ANCHORS, measure, served, train_anchor  # noqa: E402
 from bench.jargon_report import markdown  # noqa: E402
-from bench.jargon_slack import Team, env_for, serving, train, wait_for_votes  # noqa: E402
+from bench.jargon_slack import env_for, serving, train  # noqa: E402
 from bench.slackbench import argot  # noqa: E402
+from bot.playground.teammates import OUTCOMES, Teammates, wait_for_votes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench" / ".cache" / "jargon"
@@ -165,7 +166,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
                 "rounds": rounds, "anchors": anchors, "seconds": round(time.perf_counter() - started, 1)}
 
     with serving(home, WORK / f"{name}-serve.log") as slack:
-        team = Team(slack)
+        team = Teammates(slack, replies=args.replies)
         for number, questions in enumerate(split.rounds[:args.run_rounds or args.rounds], start=1):
             people = PEOPLE[(number - 1) % len(PEOPLE)]
             asked = []
@@ -176,7 +177,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
             votes += sum(a.votes for a in asked)
             wait_for_votes(services.feedback, votes)
             asking = time.perf_counter() - ask_started
-            outcomes = {k: sum(a.outcome == k for a in asked) for k in ("best", "alternative", "none")}
+            outcomes = {k: sum(a.outcome == k for a in asked) for k in OUTCOMES}
             say(f"{name} round {number}: {len(asked)} questions asked by {len(people)} people in "
                 f"{asking:.0f} s: {outcomes}")
             if number == 1 and not args.no_anchors:
@@ -219,6 +220,9 @@ def main() -> None:
     parser.add_argument("--no-anchors", action="store_true", help="skip the TripletLoss and MNRL rows")
     parser.add_argument("--asks", type=int, default=4,
                         help="wordings of each rated question asked, each by another person (1-4)")
+    parser.add_argument("--replies", type=float, default=0.0,
+                        help="share of people who, when nothing shown is right, reply with the right "
+                             "page's id when the bot asks (0-1, default 0)")
     parser.add_argument("--out", type=Path, help="the JSON file (default bench/.cache/jargon/results.json)")
     args = parser.parse_args()
     if args.quick:
@@ -227,7 +231,9 @@ def main() -> None:
     started = time.perf_counter()
     corpora = ["demo", "debian"] if args.corpus == "both" else [args.corpus]
     out = args.out or WORK / f"results{'-quick' if args.quick else ''}.json"
-    result: dict[str, Any] = {"command": " ".join(sys.argv[1:]),
+    if not 0.0 <= args.replies <= 1.0:
+        parser.error("--replies is a share between 0 and 1")
+    result: dict[str, Any] = {"command": " ".join(sys.argv[1:]), "replies": args.replies,
                               "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                               "levers": {k: v for k, v in os.environ.items() if k.startswith("ARGOT_")},
                               "corpora": []}

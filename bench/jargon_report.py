@@ -26,16 +26,18 @@ def rows_table(corpus: dict[str, Any], mode: str) -> list[str]:
 
 
 def rounds_table(corpus: dict[str, Any]) -> list[str]:
-    lines = ["| round | asked | 👍 best | 👍 alternative | no positive | decision | pairs | hard negatives | "
-             "steps (epochs) | cycle held-out | cycle s | " + " | ".join(PHASES) + " |",
-             "|---|" + "---:|" * 4 + "---|" + "---:|" * (5 + len(PHASES))]
+    lines = ["| round | asked | 👍 best | 👍 alternative | right page replied | no positive | decision | "
+             "pairs | hard negatives | steps (epochs) | cycle held-out | cycle s | "
+             + " | ".join(PHASES) + " |",
+             "|---|" + "---:|" * 5 + "---|" + "---:|" * (5 + len(PHASES))]
     for r in corpus["rounds"]:
         cycle, o = r["cycle"], r["outcomes"]
         training = cycle.get("training") or {}
         phases = cycle.get("phases") or {}
         held = (cycle.get("ratings") or {}).get("held_out_questions", "-")
         lines.append(
-            f"| {r['round']} | {r['asked']} | {o['best']} | {o['alternative']} | {o['none']} | "
+            f"| {r['round']} | {r['asked']} | {o['best']} | {o['alternative']} | {o.get('replied', 0)} | "
+            f"{o['none']} | "
             f"{cycle['decision']} | {cycle.get('pairs', 0)} | {cycle.get('hard_negatives', 0)} | "
             f"{training.get('steps', '-')} ({training.get('epochs', '-')}) | {held} | "
             f"{cycle.get('seconds') or 0:.0f} | " + " | ".join(f"{phases.get(p, 0):.0f}" for p in PHASES)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 DEMO = Path(__file__).resolve().parent.parent / "demo"
 KNOWLEDGE_BASE = DEMO / "kb"
 QUESTIONS = DEMO / "questions.jsonl"
+TEAM = DEMO / "team.jsonl"
+"""The demo team's slang questions ("Let the team rate"; written by bench/demo_team.py)."""
 
 
 def load_demo(services: Services, say: Callable[[str], None] = lambda _: None) -> IngestReport:

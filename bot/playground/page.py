@@ -7,7 +7,9 @@ so the bot hears it as a signed Slack event:
             for text starting with `/argot`;
 - react   → `add_reaction` / `remove_reaction` (👍 is `+1`, 👎 is `-1`);
 - upload  → `add_file` + `post_user_message(files=[…])`;
-- learn   → a learning cycle in the background (learning.py).
+- learn   → a learning cycle in the background (learning.py);
+- team    → "Let the team rate": simulated teammates ask and rate in #general, then a
+            learning cycle, with the team's held-out slang before and after (team.py).
 
 Only the page itself may drive it: every route answers only to its own Host
 (`127.0.0.1:PORT` or `localhost:PORT`, so a DNS-rebound name gets 403), every action
@@ -70,6 +72,8 @@ class PageRoutes:
         slack.add_route("POST", API + "upload", own(guarded(self.upload), body="image"))
         slack.add_route("GET", API + "learn", own(self.learning_state))
         slack.add_route("POST", API + "learn", own(self.learn, body="json"))
+        slack.add_route("GET", API + "team", own(self.team_state))
+        slack.add_route("POST", API + "team", own(self.team, body="json"))
         slack.add_route("GET", STAR_MAP, own(self.star_map))
         slack.add_route("GET", FILES_PATH, own(self.file))
         from bot.playground.surfaces import SurfaceRoutes  # Save to Argot, the Home tab
@@ -182,6 +186,13 @@ class PageRoutes:
 
     def learning_state(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse.json(self.playground.learning.state(), headers=NO_CACHE)
+
+    def team(self, request: HttpRequest) -> HttpResponse:
+        state = self.playground.team.start()
+        return HttpResponse.json(state, 202 if state["state"] == "running" else 409)
+
+    def team_state(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json(self.playground.team.state(), headers=NO_CACHE)
 
     # -- pictures ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ events. The emulator serves the page on its own port, so one URL is all a newcom
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from bot.app import build_app
 from bot.playground.emulator import SlackEmulator
 from bot.playground.learning import LearningRuns
 from bot.playground.page import PageRoutes
+from bot.playground.team import TeamRuns
 from bot.serving import HttpBot
 
 if TYPE_CHECKING:
@@ -39,10 +41,13 @@ class Playground:
         services: the bot's services (index, feedback store, models).
         port: where the page and the emulated Slack listen; 0 picks a free port.
         learning: the learning runner behind "learn now" (tests pass their own).
+        team: makes the runner behind "Let the team rate" for this playground (tests pass
+            one with their own team).
     """
 
     def __init__(self, services: Services, *, port: int = 0,
-                 learning: LearningRuns | None = None) -> None:
+                 learning: LearningRuns | None = None,
+                 team: Callable[[Playground], TeamRuns] = TeamRuns) -> None:
         self.services = services
         self.bot_token = f"xoxb-playground-{secrets.token_urlsafe(24)}"
         self.signing_secret = secrets.token_hex(32)
@@ -51,6 +56,7 @@ class Playground:
         self.app: App | None = None
         self.learning = learning or LearningRuns(services, client=lambda: self.app and self.app.client)
         self.http: HttpBot | None = None
+        self.team = team(self)
         PageRoutes(self).install(self.slack)
 
     @property

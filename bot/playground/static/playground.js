@@ -369,7 +369,82 @@ function setUpLearning() {
   refreshLearning().catch(() => {});
 }
 
+// -- let the team rate --------------------------------------------------------------------
+
+function teamScores(state) {
+  const before = state.before || {};
+  const after = state.after || {};
+  if (before["mrr@10"] === undefined) return null;
+  const row = (name, key) => el("tr", {}, el("th", {}, name),
+    el("td", { class: "num" }, pct(before[key])),
+    el("td", { class: "num" + (after[key] > before[key] ? " better" : "") }, pct(after[key])));
+  return el("table", { dataset: { testid: "team-scores" } },
+    el("thead", {}, el("tr", {}, el("th", {}, `held-out slang (${before.questions} questions)`),
+      el("th", { class: "num" }, `before (${before.version})`),
+      el("th", { class: "num" }, after.version ? `after (${after.version})` : "after"))),
+    el("tbody", {}, row("MRR@10", "mrr@10"), row("best match right", "recall@1")));
+}
+
+function teamExamples(state) {
+  if (!state.examples || !state.examples.length) return null;
+  const side = (found) => el("td", { class: found.right ? "better" : "wrong" },
+    `${found.right ? "✓" : "✗"} ${found.title}`);
+  return el("table", { dataset: { testid: "team-examples" } },
+    el("thead", {}, el("tr", {}, el("th", {}, "question"), el("th", {}, "best match before"),
+      el("th", {}, "after"))),
+    el("tbody", {}, state.examples.map((e) => el("tr", {},
+      el("td", { class: "example-question", title: e.plain ? `in plain words: ${e.plain}` : "" }, e.question),
+      side(e.before), side(e.after)))));
+}
+
+function renderTeam(state) {
+  const status = $("team-status");
+  status.className = "learning-status " + state.state;
+  status.textContent = state.message || "";
+  const button = $("team-rates");
+  button.disabled = state.state === "running";
+  button.textContent = state.state === "running" ? "The team is at it…" : "Let the team rate";
+  const box = $("team-report");
+  box.replaceChildren();
+  const outcomes = state.outcomes;
+  if (outcomes) {
+    box.append(el("p", {}, `Rated so far: ${outcomes.best} 👍 on the best match, ${outcomes.alternative} `
+      + `👍 on an alternative, ${outcomes.replied} right pages replied, ${outcomes.none} with nothing right shown.`));
+  }
+  if (state.decision) {
+    box.append(el("p", {}, el("span", { class: `decision ${state.decision}` }, state.decision),
+      state.learnt && state.learnt.length ? `learnt: ${state.learnt.slice(0, 5).join("; ")}` : ""));
+  }
+  box.append(teamScores(state) || "", teamExamples(state) || "");
+  // The learning panel below follows the cycle the step starts (once per step).
+  if (state.phase === "learning" && teamLearningRun !== state.run) {
+    teamLearningRun = state.run;
+    refreshLearning().catch(() => {});
+  }
+}
+
+let teamLearningRun = null;
+
+async function refreshTeam() {
+  const response = await fetch(API + "team", { cache: "no-store" });
+  const state = await response.json();
+  renderTeam(state);
+  if (state.state === "running") setTimeout(refreshTeam, 1000);
+}
+
+function setUpTeam() {
+  $("team-rates").addEventListener("click", async () => {
+    const response = await fetch(API + "team", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const state = await response.json();
+    renderTeam(state);
+    if (state.state === "running") setTimeout(refreshTeam, 1000);
+  });
+  refreshTeam().catch(() => {});
+}
+
 $("banner").addEventListener("click", () => { $("banner").hidden = true; $("banner").classList.remove("note"); });
 setUpComposer();
 setUpLearning();
+setUpTeam();
 follow();

@@ -1,0 +1,60 @@
+"""Writes bot/demo/team.jsonl, the demo team of the playground's "Let the team rate" step.
+
+    .venv/bin/python bench/demo_team.py          # rewrite the file
+    .venv/bin/python bench/demo_team.py --check  # exit 1 if the file is not what this writes
+
+The team is the jargon benchmark's first round on the demo knowledge base: the same
+slang (`bench/jargon_slang.py`), the same seeded split, the same four people asking each
+rated question in four wordings. Rows, one JSON object a line:
+- `{"set": "rated", "person", "question", "relevant"}`: what a teammate asks and rates;
+- `{"set": "held_out", "question", "plain", "relevant"}`: slang questions nobody rates,
+  shown before and after learning (with the plain wording they were made from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.jargon_bench import PEOPLE, jargon_split  # noqa: E402
+from bot.playground.demo import TEAM  # noqa: E402
+
+ASKS = 4
+
+
+def team_rows() -> list[dict[str, object]]:
+    _, split = jargon_split("demo", 3)
+    people = PEOPLE[0]
+    rows: list[dict[str, object]] = []
+    for i, q in enumerate(split.rounds[0]):
+        for j, text in enumerate([q.slang, *q.reasks][:ASKS]):
+            rows.append({"set": "rated", "person": people[(i + j) % len(people)], "question": text,
+                         "relevant": list(q.relevant)})
+    rows += [{"set": "held_out", "question": q.slang, "plain": q.plain, "relevant": list(q.relevant)}
+             for q in split.held_out]
+    return rows
+
+
+def team_file_text() -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in team_rows())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    text = team_file_text()
+    if args.check:
+        same = TEAM.is_file() and TEAM.read_text(encoding="utf-8") == text
+        print(f"{TEAM}: {'up to date' if same else 'differs: run bench/demo_team.py'}")
+        raise SystemExit(0 if same else 1)
+    TEAM.write_text(text, encoding="utf-8")
+    print(f"wrote {TEAM}: {text.count(chr(10))} rows")
+
+
+if __name__ == "__main__":
+    main()
