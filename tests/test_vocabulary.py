@@ -52,18 +52,25 @@ def test_a_word_the_documents_never_use_is_tied_to_the_words_of_the_chosen_docum
     assert "how do" not in learnt and "paged" not in learnt  # how people ask; the documents' own word
 
 
-def test_one_question_asked_in_two_wordings_is_enough_and_the_term_ends_at_a_common_word():
+def test_rewordings_of_one_question_are_one_piece_of_evidence_and_a_term_ends_at_a_common_word():
     runbooks = {f"wiki/service-{n}": f"Service {n} runbook: when the service is down, restart it."
                 for n in range(10)}
-    documents = {**DOCUMENTS, **runbooks}
-    rated = [*RATED,
-             RatedQuestion("is the crystal ball service down", {"wiki/oncall": 1.0}),
-             RatedQuestion("anyone know if the crystal ball service is down", {"wiki/oncall": 1.0})]
+    forecaster = {"wiki/forecaster": "The ETA forecaster predicts arrival times for every load.",
+                  "wiki/forecaster-training": "Retraining the ETA forecaster model every week."}
+    documents = {**DOCUMENTS, **runbooks, **forecaster}
+    one_question = [RatedQuestion("is the crystal ball service down", {"wiki/forecaster": 1.0}),
+                    RatedQuestion("anyone know if the crystal ball service is down",
+                                  {"wiki/forecaster": 1.0})]
+    another = RatedQuestion("how do i retrain the crystal ball", {"wiki/forecaster-training": 1.0})
 
-    learnt = {entry.term for entry in learn_vocabulary(rated, documents).entries}
+    asked_twice = {entry.term for entry in learn_vocabulary([*RATED, *one_question], documents).entries}
+    vocabulary = learn_vocabulary([*RATED, *one_question, another], documents)
+    learnt = {entry.term: entry for entry in vocabulary.entries}
 
-    assert "crystal ball" in learnt
-    assert not learnt & {"crystal ball service", "ball service", "service down", "crystal"}
+    assert not asked_twice & {"crystal ball", "crystal", "ball"}  # one question, in two wordings
+    assert learnt["crystal ball"].evidence == 2
+    assert "forecaster" in learnt["crystal ball"].expansion
+    assert not set(learnt) & {"crystal ball service", "ball service", "service down", "crystal"}
 
 
 def test_an_expanded_question_finds_the_document_bm25_missed():

@@ -60,11 +60,20 @@ one's words are one question reworded."""
 def held_out_questions(chosen: Mapping[str, Collection[str]]) -> set[str]:
     """The held-out ones among normalised questions, given the documents chosen for each.
 
+    Rewordings of one question (`rewording_groups`) go together, where `held_out` puts
+    their group's first question in sort order. A question with no rewording goes where
+    `held_out` puts it.
+    """
+    groups = rewording_groups(chosen)
+    return {key for key in groups if held_out(groups[key])}
+
+
+def rewording_groups(chosen: Mapping[str, Collection[str]]) -> dict[str, str]:
+    """Each normalised question → the first (in sort order) of its rewordings.
+
     Questions that share a chosen document and most of their words (more than
     `REWORDING_OVERLAP` of the shorter one's, stop words aside) are rewordings of one
-    question ("who owns the tollbooth" and "deploying the tollbooth" are not): the whole
-    group goes where `held_out` puts its first question in sort order. A question with
-    no rewording goes where `held_out` puts it.
+    question ("who owns the tollbooth" and "deploying the tollbooth" are not).
     """
     keys = sorted(chosen)
     words = {key: set(tokenize(key)) for key in keys}
@@ -87,7 +96,7 @@ def held_out_questions(chosen: Mapping[str, Collection[str]]) -> set[str]:
                 if shorter and len(words[a] & words[b]) > REWORDING_OVERLAP * shorter:
                     one, other = sorted((first(a), first(b)))
                     group[other] = one
-    return {key for key in keys if held_out(first(key))}
+    return {key: first(key) for key in keys}
 
 
 @dataclass(frozen=True)

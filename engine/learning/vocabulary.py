@@ -3,9 +3,10 @@ do not use, tied to the words of the documents people chose for them.
 
 A *term* is a word or a phrase of up to three words (`engine.search.tokens`: CJK text
 counts in character bigrams) that
-1. occurs in at least `min_evidence` rated training questions whose 👍 document does
-   not contain it (the mismatch that retrieval cannot bridge; one question asked in two
-   wordings is enough, since the held-out check below must still agree), and
+1. occurs in at least `min_evidence` different rated training questions whose 👍
+   document does not contain it (the mismatch that retrieval cannot bridge; rewordings of
+   one question, `engine.evaluation.querysets.rewording_groups`, count once: a word of
+   one question that its page lacks says nothing about the team's words), and
 2. is rare in the corpus, and so are its first and last words: in at most
    `max_df_share` of the documents ("crystal ball", not "crystal ball service"), and not how
    people ask: in at most `MAX_QUESTION_SHARE` of the rated questions, and not only
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.evaluation.querysets import rewording_groups
 from engine.learning.trainingdata import RatedQuestion
 from engine.search.tokens import CJK_RUN, tokenize
 from engine.search.vocabulary import DEFINED, LEARNT, GlossaryEntry, Vocabulary
@@ -67,6 +69,9 @@ class _Question:
     tokens: tuple[str, ...]
     positives: tuple[int, ...]
     """Rows of the 👍 documents."""
+    group: str = ""
+    """Its rewordings' group (`rewording_groups`): one question asked four ways is one
+    piece of evidence, not four."""
 
 
 class _Corpus:
@@ -133,10 +138,12 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     """
     corpus = _Corpus(documents)
     row_of = {doc_id: row for row, doc_id in enumerate(corpus.doc_ids)}
+    rated_questions = [q for q in questions if q.source == "rating" and q.positives]
+    groups = rewording_groups({q.key: q.positives for q in rated_questions})
     rated = [_Question(q.text, tuple(tokenize(q.text)),
                        tuple(row_of[d] for d in sorted(q.positives, key=lambda d: -q.positives[d])
-                             if d in row_of))
-             for q in questions if q.source == "rating" and q.positives]
+                             if d in row_of), groups[q.key])
+             for q in rated_questions]
     rated = [q for q in rated if q.positives and q.tokens]
     refused = {tuple(tokenize(term)) for term in rejected}
     support = _mismatched_terms(rated, corpus, max_df_share, min_evidence, refused)
@@ -153,13 +160,13 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     for _, term, members, expansion in sorted(scored, key=lambda item: (
             -round(item[0], 6), -len(item[2]), -len(item[1]), item[1])):
         free = sorted(i for i in members if not set(term) & claimed[i])
-        if len(free) < min_evidence:
+        if _evidence(rated, free) < min_evidence:
             continue
         for i in free:
             claimed[i] |= set(term)
         chosen = [rated[i] for i in free]
         learnt.append(GlossaryEntry(
-            join_tokens(term), " ".join(join_tokens(p) for p in expansion), len(free), LEARNT,
+            join_tokens(term), " ".join(join_tokens(p) for p in expansion), _evidence(rated, free), LEARNT,
             tuple(q.text for q in chosen[:3]),
             tuple(dict.fromkeys(corpus.doc_ids[q.positives[0]] for q in chosen))[:5]))
     learnt.sort(key=lambda e: (-e.evidence, e.term))
@@ -172,6 +179,7 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
                       ) -> list[tuple[tuple[str, ...], set[int]]]:
     """(term, the questions it is the mismatch in), longest terms first."""
     limit = max(1, int(max_df_share * len(corpus)))
+    asked = len({q.group for q in rated})
     members: dict[tuple[str, ...], set[int]] = defaultdict(set)
     for index, question in enumerate(rated):
         tokens = question.tokens
@@ -180,19 +188,24 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
                 members[tokens[start:start + n]].add(index)
     found: list[tuple[tuple[str, ...], set[int]]] = []
     for term, questions in sorted(members.items(), key=lambda item: (-len(item[0]), item[0])):
-        if len(questions) < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
+        if _evidence(rated, questions) < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
             continue
         if term[0] in QUESTION_WORDS or term[-1] in QUESTION_WORDS:
             continue  # "does tollbooth do" is "tollbooth" asked
-        if len(questions) > max(5, MAX_QUESTION_SHARE * len(rated)):
+        if _evidence(rated, questions) > max(5, MAX_QUESTION_SHARE * asked):
             continue
         if corpus.df(term) > limit or any(corpus.df((t,)) > limit for t in {term[0], term[-1]}):
             continue  # "crystal ball service" is "crystal ball" asked about a service
         unmatched = {i for i in questions
                      if not any(corpus.contains(row, term) for row in rated[i].positives)}
-        if len(unmatched) >= min_evidence:
+        if _evidence(rated, unmatched) >= min_evidence:
             found.append((term, unmatched))
     return found
+
+
+def _evidence(rated: Sequence[_Question], members: Iterable[int]) -> int:
+    """How many different questions (groups of rewordings) `members` are."""
+    return len({rated[i].group for i in members})
 
 
 def _best_expansion(members: list[_Question], others: list[_Question], corpus: _Corpus
