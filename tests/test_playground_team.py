@@ -21,7 +21,7 @@ from bot.playground.teammates import Teammates
 from bot.services import Services
 from engine.types import Document
 from tests.slackbot import load_team_kb
-from tests.test_playground import cycle_report
+from tests.test_playground import cycle_report, no_image_model  # noqa: F401 - autouse here too
 
 PHOENIX_PAGES = [Document(f"notes/phoenix-{n}", f"Phoenix billing note {n}: the Phoenix billing rewrite, "
                           f"part {n}.", title=f"Phoenix billing note {n}") for n in range(1, 6)]
@@ -33,11 +33,6 @@ TEAM = Team(
            TeamQuestion("phoenix billing", ("glossary/slipway",), person="cai")),
     held_out=(TeamQuestion("who approves production deploys", ("glossary/bosun",), plain="same"),
               TeamQuestion("what is the quay", ("glossary/quay",))))
-
-
-@pytest.fixture(autouse=True)
-def no_image_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARGOT_CLIP_MODEL", "none")
 
 
 @pytest.fixture

@@ -75,10 +75,7 @@ class LearningRuns:
 
     def wait(self, timeout: float) -> dict[str, Any]:
         """Block until no cycle is running (tests); returns the state."""
-        deadline = time.monotonic() + timeout
-        while self.state()["state"] == "running" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.state()
+        return wait_while_running(self.state, timeout)
 
     def _run(self, run: int) -> None:
         assert self.cycle is not None
@@ -104,6 +101,14 @@ class LearningRuns:
                            "finished": time.time(),
                            "star_map": f"/playground/learning/star-map.png?run={run}"
                            if self._picture else None}
+
+
+def wait_while_running(state: Callable[[], dict[str, Any]], timeout: float) -> dict[str, Any]:
+    """`state()` once it is no longer "running" (or when `timeout` seconds have passed)."""
+    deadline = time.monotonic() + timeout
+    while state()["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return state()
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.playground.demo import TEAM
+from bot.playground.learning import wait_while_running
 from bot.playground.teammates import OUTCOMES, Teammates, wait_for_votes
 
 if TYPE_CHECKING:
@@ -63,19 +64,20 @@ class Team:
         return cls(questions["rated"], questions["held_out"])
 
 
-def answered(playground: Playground, questions: Sequence[TeamQuestion]) -> dict[str, Any]:
-    """What serves now, on `questions`: MRR@10, best-match accuracy and each best match."""
+def answered(playground: Playground, questions: Sequence[TeamQuestion]
+             ) -> tuple[dict[str, Any], list[dict[str, str] | None]]:
+    """What serves now, on `questions`: (MRR@10 and best-match accuracy, each best match)."""
     from engine.evaluation.metrics import score_rankings
 
     services = playground.services
-    retriever = services.retriever(services.registry.active())
+    version = services.registry.active()
+    retriever = services.retriever(version)
     hits = [retriever.search(q.question, 10) for q in questions]
     rankings = [[hit.doc_id for hit in found] for found in hits]
     scores = score_rankings(zip(rankings, [set(q.relevant) for q in questions], strict=True))
-    return {"version": services.registry.active().name, "mrr@10": round(scores.mrr_at_10, 3),
-            "recall@1": round(scores.recall_at_1, 3), "questions": len(questions),
-            "best": [{"doc_id": found[0].doc_id, "title": found[0].title} if found else None
-                     for found in hits]}
+    return ({"version": version.name, "mrr@10": round(scores.mrr_at_10, 3),
+             "recall@1": round(scores.recall_at_1, 3), "questions": len(questions)},
+            [{"doc_id": found[0].doc_id, "title": found[0].title} if found else None for found in hits])
 
 
 def example(question: TeamQuestion, before: dict[str, str] | None, after: dict[str, str] | None
@@ -123,10 +125,7 @@ class TeamRuns:
 
     def wait(self, timeout: float) -> dict[str, Any]:
         """Block until the step is not running (tests); returns the state."""
-        deadline = time.monotonic() + timeout
-        while self.state()["state"] == "running" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.state()
+        return wait_while_running(self.state, timeout)
 
     def _run(self) -> None:
         try:
@@ -137,7 +136,7 @@ class TeamRuns:
 
     def _steps(self) -> dict[str, Any]:
         team, playground = self.team(), self.playground
-        before = answered(playground, team.held_out)
+        before, best_before = answered(playground, team.held_out)
         self._update(before=before, phase="rating",
                      message=f"Held-out slang before: MRR@10 {before['mrr@10']:.3f}. The team is asking…")
         teammates = Teammates(playground.slack, replies=self.replies)
@@ -154,9 +153,8 @@ class TeamRuns:
         learning.start()
         self._update(phase="learning", message="The team has rated. Learning from their ratings…")
         report = learning.wait(timeout=3600).get("report") or {}
-        after = answered(playground, team.held_out)
-        examples = [example(q, b, a) for q, b, a in zip(team.held_out, before.pop("best"),
-                                                         after.pop("best"), strict=True)]
+        after, best_after = answered(playground, team.held_out)
+        examples = [example(q, b, a) for q, b, a in zip(team.held_out, best_before, best_after, strict=True)]
         changed = [e for e in examples if e["before"]["right"] != e["after"]["right"]]
         shown = (changed + [e for e in examples if e not in changed])[:EXAMPLES]
         return {"state": "done", "phase": "after", "after": after, "examples": shown,

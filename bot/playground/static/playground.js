@@ -350,21 +350,22 @@ function renderLearning(state) {
   }
 }
 
-async function refreshLearning() {
-  const response = await fetch(API + "learn", { cache: "no-store" });
+// A background job's state (learn, team): fetched, drawn, and followed while it runs.
+async function followJob(name, render, start = false) {
+  const response = await fetch(API + name, start
+    ? { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }
+    : { cache: "no-store" });
   const state = await response.json();
-  renderLearning(state);
-  if (state.state === "running") setTimeout(refreshLearning, 1000);
+  render(state);
+  if (state.state === "running") setTimeout(() => followJob(name, render).catch(() => {}), 1000);
+}
+
+function refreshLearning() {
+  return followJob("learn", renderLearning);
 }
 
 function setUpLearning() {
-  $("learn-now").addEventListener("click", async () => {
-    const response = await fetch(API + "learn", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
-    const state = await response.json();
-    renderLearning(state);
-    if (state.state === "running") setTimeout(refreshLearning, 1000);
-  });
+  $("learn-now").addEventListener("click", () => followJob("learn", renderLearning, true));
   $("star-map").addEventListener("click", () => $("star-map").classList.toggle("zoomed"));
   refreshLearning().catch(() => {});
 }
@@ -425,22 +426,9 @@ function renderTeam(state) {
 
 let teamLearningRun = null;
 
-async function refreshTeam() {
-  const response = await fetch(API + "team", { cache: "no-store" });
-  const state = await response.json();
-  renderTeam(state);
-  if (state.state === "running") setTimeout(refreshTeam, 1000);
-}
-
 function setUpTeam() {
-  $("team-rates").addEventListener("click", async () => {
-    const response = await fetch(API + "team", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
-    const state = await response.json();
-    renderTeam(state);
-    if (state.state === "running") setTimeout(refreshTeam, 1000);
-  });
-  refreshTeam().catch(() => {});
+  $("team-rates").addEventListener("click", () => followJob("team", renderTeam, true));
+  followJob("team", renderTeam).catch(() => {});
 }
 
 $("banner").addEventListener("click", () => { $("banner").hidden = true; $("banner").classList.remove("note"); });
