@@ -26,6 +26,11 @@ from engine.types import Chunk, Document
 log = logging.getLogger(__name__)
 
 COLLECTION_PREFIX = "argot-docs-"
+SEARCH_EF = 400
+"""HNSW's candidate list when searching. Chroma's default (100) lets a query miss one of
+its 40 nearest chunks now and then, even at a few hundred chunks, so answers and
+`argot eval` (exact) could differ; at 400 a collection of up to a few hundred chunks is
+searched exhaustively and a large one loses well under a millisecond (docs/benchmarks.md)."""
 GENERATION_KEY = "argot:generation"
 
 
@@ -90,7 +95,9 @@ class ChunkIndex:
         self.chroma_name = chroma_name(collection, prefix)
         try:
             self._collection = client.get_or_create_collection(
-                self.chroma_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+                self.chroma_name, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "hnsw:search_ef": SEARCH_EF})
+            _widen_search(self._collection)
         except Exception as exc:
             raise IndexUnavailable(f"Cannot open collection {self.chroma_name}: {exc}") from exc
         self._batch = max(1, min(int(client.get_max_batch_size()), 5000))
@@ -248,11 +255,22 @@ class ChunkIndex:
         self.fresh_generation()
         metadata = dict(self._collection.metadata or {})
         metadata[GENERATION_KEY] = int(metadata.get(GENERATION_KEY, 0)) + 1
-        metadata.pop("hnsw:space", None)
+        for key in [key for key in metadata if key.startswith("hnsw:")]:
+            del metadata[key]  # the index's settings are not Chroma metadata to modify
         self._collection.modify(metadata=metadata)
 
     def _ids_of(self, doc_id: str) -> list[str]:
         return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+
+def _widen_search(collection: Any) -> None:
+    """Raise the search candidate list of a collection made before SEARCH_EF."""
+    try:
+        hnsw = (collection.configuration or {}).get("hnsw") or {}
+        if int(hnsw.get("ef_search") or SEARCH_EF) < SEARCH_EF:
+            collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+    except Exception as exc:  # an older server: searching still works, less exactly
+        log.debug("cannot widen the search of %s: %s", collection.name, exc)
 
 
 def chunk_metadata(chunk: Chunk, document: Document) -> dict[str, Any]:

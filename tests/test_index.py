@@ -75,3 +75,37 @@ def test_paging_through_many_chunks_sees_them_all(tmp_path: Path) -> None:
 def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexUnavailable, match=r"Chroma server at 127.0.0.1:\d+.*CHROMA_HOST"):
         make_client(tmp_path, "127.0.0.1", free_port())
+
+
+def test_dense_search_finds_the_exact_nearest_chunks_of_a_small_collection(client, request) -> None:
+    """Answers and `argot eval` (exact) must rank alike: HNSW may not drop a near chunk.
+    (Sparse vectors, like hashed words, are hard for HNSW: with Chroma's default search
+    width a few of these queries usually miss one of their 40 nearest chunks.)"""
+    from engine.index import SEARCH_EF
+    from engine.types import Chunk
+
+    for seed in range(4):  # HNSW builds in parallel threads: its misses come and go
+        index = ChunkIndex(client, f"exact-{seed}-{request.node.callspec.id}-{time.time_ns()}")
+        rng = np.random.default_rng(seed)
+        vectors = np.zeros((380, 96), dtype=np.float32)
+        for row in vectors:
+            row[rng.choice(96, size=5, replace=False)] = rng.random(5) + 0.1
+        vectors += 1e-3
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        chunks = [Chunk(doc_id=f"d{i}", position=0, text=f"chunk {i}") for i in range(len(vectors))]
+        index.upsert(chunks, vectors, {c.doc_id: Document(doc_id=c.doc_id, title=c.doc_id, text=c.text)
+                                       for c in chunks})
+        for query in vectors:
+            nearest = np.sort(vectors @ query)[::-1][:40]
+            found = np.array([m.similarity for m in index.query(query, 40)])
+            assert np.allclose(found, nearest, atol=1e-4)
+    assert index._collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
+
+
+def test_a_collection_made_before_the_wider_search_is_widened(tmp_path: Path) -> None:
+    from engine.index import SEARCH_EF, chroma_name
+
+    client = make_client(tmp_path / "home")
+    client.create_collection(chroma_name("old"), embedding_function=None, metadata={"hnsw:space": "cosine"})
+    ChunkIndex(client, "old")
+    assert client.get_collection(chroma_name("old")).configuration["hnsw"]["ef_search"] == SEARCH_EF

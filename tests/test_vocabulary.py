@@ -73,6 +73,16 @@ def test_rewordings_of_one_question_are_one_piece_of_evidence_and_a_term_ends_at
     assert not set(learnt) & {"crystal ball service", "ball service", "service down", "crystal"}
 
 
+def test_a_word_only_one_wording_of_each_question_uses_is_how_people_ask_not_a_term():
+    habit = [RatedQuestion(f"I keep hearing this, {question.text}", question.positives)
+             for question in RATED if "tollbooth" in question.text]
+
+    learnt = {entry.term: entry for entry in learn_vocabulary([*RATED, *habit], DOCUMENTS).entries}
+
+    assert learnt["tollbooth"].expansion == "api gateway"
+    assert not {"hearing", "keep hearing", "hearing this"} & set(learnt)  # each also asked without it
+
+
 def test_an_expanded_question_finds_the_document_bm25_missed():
     bm25 = Bm25.over(chunks())
     vocabulary = learn_vocabulary(RATED, DOCUMENTS)

@@ -6,7 +6,9 @@ counts in character bigrams) that
 1. occurs in at least `min_evidence` different rated training questions whose 👍
    document does not contain it (the mismatch that retrieval cannot bridge; rewordings of
    one question, `engine.evaluation.querysets.rewording_groups`, count once: a word of
-   one question that its page lacks says nothing about the team's words), and
+   one question that its page lacks says nothing about the team's words; and a question
+   asked in several wordings counts only if two of them use the term: a word of one
+   wording, "I keep *hearing* this", is how that person asks), and
 2. is rare in the corpus, and so are its first and last words: in at most
    `max_df_share` of the documents ("crystal ball", not "crystal ball service"), and not how
    people ask: in at most `MAX_QUESTION_SHARE` of the rated questions, and not only
@@ -37,7 +39,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -180,6 +182,7 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
     """(term, the questions it is the mismatch in), longest terms first."""
     limit = max(1, int(max_df_share * len(corpus)))
     asked = len({q.group for q in rated})
+    wordings = Counter(q.group for q in rated)
     members: dict[tuple[str, ...], set[int]] = defaultdict(set)
     for index, question in enumerate(rated):
         tokens = question.tokens
@@ -198,8 +201,10 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
             continue  # "crystal ball service" is "crystal ball" asked about a service
         unmatched = {i for i in questions
                      if not any(corpus.contains(row, term) for row in rated[i].positives)}
-        if _evidence(rated, unmatched) >= min_evidence:
-            found.append((term, unmatched))
+        having = Counter(rated[i].group for i in unmatched)
+        said = {i for i in unmatched if having[rated[i].group] >= min(2, wordings[rated[i].group])}
+        if _evidence(rated, said) >= min_evidence:
+            found.append((term, said))
     return found
 
 
