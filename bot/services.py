@@ -90,8 +90,19 @@ class Services:
                 else:
                     embedder = build_text_embedder(version.path, model_id=version.name,
                                                    show_progress=True)
+                self._onnx_questions(embedder, version)
                 self._embedders[version.name] = embedder
             return self._embedders[version.name]
+
+    def _onnx_questions(self, embedder: TextEmbedder, version: ModelVersion) -> None:
+        """Questions through ONNX Runtime (ARGOT_QUERY_ENCODER=onnx): exported into the
+        version's folder (pruned with it), the base model's under ARGOT_HOME/onnx."""
+        from engine.embedders import SentenceTransformerEmbedder
+
+        if self.settings.query_encoder != "onnx" or not isinstance(embedder, SentenceTransformerEmbedder):
+            return
+        embedder.query_folder = (self.settings.home / "onnx" / embedder.model_id if version.name == BASE
+                                 else Path(version.path) / "onnx")
 
     def index(self, version: ModelVersion | None = None) -> ChunkIndex:
         """The collection of a model version (the active one by default)."""
@@ -114,6 +125,13 @@ class Services:
                     self.index(version), self.embedder(version), self.settings.retrieval,
                     Path(version.path) if version.path else None, self.registry.root)
             return self._retrievers[version.name]
+
+    def ready(self) -> Retriever:
+        """The active version's retriever with its model loaded (and its questions' ONNX
+        export made, the first time): the first question waits for neither."""
+        retriever = self.retriever()
+        retriever.embedder.embed_query("warm up")  # type: ignore[union-attr]
+        return retriever
 
     def ingestor(self) -> Ingestor:
         from engine.knowledge.ingest import Ingestor

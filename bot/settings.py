@@ -19,6 +19,7 @@ from engine.errors import ArgotError
 from engine.search.fusion import MODES as RETRIEVAL_MODES
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+QUERY_ENCODERS = ("onnx", "torch")
 DEFAULT_TRAIN_SCHEDULE = "0 3 * * *"
 
 
@@ -36,6 +37,9 @@ class Settings:
     chroma_port: int = 8000
     database_url: str | None = None
     retrieval: str = "hybrid"
+    query_encoder: str = "onnx"
+    """ARGOT_QUERY_ENCODER: "onnx" embeds questions through ONNX Runtime (exported once
+    per model, the same vectors), "torch" through PyTorch."""
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
@@ -100,6 +104,7 @@ class Settings:
             chroma_port=parse_int("CHROMA_PORT", get("CHROMA_PORT"), 8000, 1, 65535),
             database_url=get("DATABASE_URL"),
             retrieval=get("ARGOT_RETRIEVAL") or "hybrid",
+            query_encoder=(get("ARGOT_QUERY_ENCODER") or "onnx").lower(),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -117,6 +122,9 @@ class Settings:
         if self.retrieval not in RETRIEVAL_MODES:
             raise SettingsError(f"ARGOT_RETRIEVAL={self.retrieval!r} is not one of "
                                 f"{', '.join(RETRIEVAL_MODES)}")
+        if self.query_encoder not in QUERY_ENCODERS:
+            raise SettingsError(f"ARGOT_QUERY_ENCODER={self.query_encoder!r} is not one of "
+                                f"{', '.join(QUERY_ENCODERS)}")
         if self.database_url:
             from sqlalchemy.engine import make_url
             from sqlalchemy.exc import ArgumentError

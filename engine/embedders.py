@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,8 @@ class SentenceTransformerEmbedder(TextEmbedder):
         query_prompt / document_prompt: override the prompts the model was trained with.
         batch_size: texts per forward pass.
         show_progress: a progress bar for long batches (ingesting, re-embedding).
+        query_folder: where the model's question path is exported to ONNX
+            (`engine.onnxqueries`), made on first use; None: questions use PyTorch too.
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class SentenceTransformerEmbedder(TextEmbedder):
         batch_size: int = 64,
         show_progress: bool = False,
         device: str = "cpu",
+        query_folder: Path | None = None,
     ) -> None:
         requested = name_or_path or "bundled:all-MiniLM-L6-v2"
         self.name_or_path = name_or_path or default_model_path()
@@ -114,6 +118,10 @@ class SentenceTransformerEmbedder(TextEmbedder):
         self._query_prompt = query_prompt
         self._document_prompt = document_prompt
         self._model: Any = None
+        self.query_folder = query_folder
+        self._queries: Any = None
+        """The ONNX question encoder once prepared; False when questions stay with PyTorch."""
+        self._queries_lock = threading.Lock()
         family = next((p for key, p in FAMILY_PROMPTS.items() if key in self.name_or_path.lower()),
                       ("", ""))
         self._family_prompts = family
@@ -160,6 +168,9 @@ class SentenceTransformerEmbedder(TextEmbedder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt = self.query_prompt if kind == "query" else self.document_prompt
+        queries = self._onnx_queries() if kind == "query" else None
+        if queries:
+            return queries.encode([prompt + text for text in texts])
         vectors = self.model.encode(
             list(texts),
             prompt=prompt or None,
@@ -169,6 +180,30 @@ class SentenceTransformerEmbedder(TextEmbedder):
             show_progress_bar=self.show_progress and len(texts) > self.batch_size,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+    def _onnx_queries(self) -> Any:
+        """The ONNX question encoder, exported on first use; None for PyTorch."""
+        if self.query_folder is None or self._queries is False:
+            return None
+        if self._queries is None:
+            with self._queries_lock:
+                if self._queries is None:
+                    self._queries = self._prepare_queries()
+        return self._queries or None
+
+    def _prepare_queries(self) -> Any:
+        from engine.onnxqueries import OnnxQueryEncoder, export_queries, is_exported
+
+        folder = self.query_folder
+        assert folder is not None
+        try:
+            if not is_exported(folder) and not export_queries(self.model, folder):
+                return False
+            return OnnxQueryEncoder(folder)
+        except Exception as exc:  # onnxruntime missing or a damaged export: PyTorch answers
+            log.warning("questions stay with PyTorch: %s", exc)
+            return False
 
 
 def load_sentence_transformer(name_or_path: str, device: str = "cpu") -> Any:
@@ -263,8 +298,11 @@ class OpenAIEmbedder(TextEmbedder):
 
 
 def build_text_embedder(name: str | None, *, model_id: str | None = None,
-                        show_progress: bool = False) -> TextEmbedder:
-    """`openai:MODEL` picks the endpoint; anything else is a sentence-transformers model."""
+                        show_progress: bool = False, query_folder: Path | None = None
+                        ) -> TextEmbedder:
+    """`openai:MODEL` picks the endpoint; anything else is a sentence-transformers model
+    (its questions through ONNX Runtime when `query_folder` is given)."""
     if name and name.startswith("openai:"):
         return OpenAIEmbedder(name.removeprefix("openai:"))
-    return SentenceTransformerEmbedder(name or None, model_id=model_id, show_progress=show_progress)
+    return SentenceTransformerEmbedder(name or None, model_id=model_id, show_progress=show_progress,
+                                       query_folder=query_folder)

@@ -28,7 +28,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     report = load_demo(services, say)
     say(f"demo knowledge base: {report.summary()}")
     say(f"loading model version {services.active_version().name} …")
-    services.retriever()  # the first question should not wait for the model
+    services.ready()  # the first question should not wait for the model
     try:
         playground = Playground(services, port=args.port).start()
     except OSError as exc:

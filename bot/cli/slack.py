@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
         raise SettingsError(f"SLACK_API_URL={settings.slack_api_url} cannot be reached: {exc}"
                             ) from None
     say(f"loading model version {services.active_version().name} …")
-    services.retriever()  # the first question should not wait for the model
+    services.ready()  # the first question should not wait for the model
     services.images.start()  # loads CLIP; one log line says whether image search is on
     scheduler = None if args.no_jobs else start_jobs(services, client=app.client)
     try:

@@ -195,6 +195,11 @@ def publish(registry: ModelRegistry, client: Any, collected: Collected, evaluate
 
     choice = evaluated.choice
     choice.profile.save(pending.folder)
+    model = getattr(evaluated.embedder, "model", None)
+    if model is not None:  # questions to the new version go through ONNX Runtime at once
+        from engine.onnxqueries import export_queries
+
+        export_queries(model, pending.folder / "onnx")
     report.learnt = [entry.describe() for entry in choice.profile.vocabulary.entries]
     checkpoint("switch")
     registry.publish(ModelVersion(
