@@ -192,6 +192,22 @@ class ChunkIndex:
                                             result["distances"][0], strict=True)
         ]
 
+    def nearest_ids(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+                    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `k` nearest chunks, without their texts and
+        metadata: reading those back is most of a query's cost (docs/benchmarks.md)."""
+        result = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                        n_results=max(1, k), where=where, include=["distances"])
+        return [(chunk_id, 1.0 - float(distance))
+                for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        if not chunk_ids:
+            return {}
+        got = self._collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return {chunk_id: chunk_from(text or "", meta)
+                for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+
     def count(self) -> int:
         return int(self._collection.count())
 

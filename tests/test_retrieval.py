@@ -109,3 +109,21 @@ def test_an_extra_ranked_list_is_fused_into_the_hybrid_with_its_weight(
     lighter = Retriever(services.index(), services.embedder(),
                         rankers=[Weighted("memory", Remembered(), 0.5)])
     assert lighter.search(question, k=1)[0].doc_id == "services/phoenix"
+
+
+def test_dense_answers_read_chunks_from_memory_and_fetch_only_what_is_new(
+        services: Services, retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    retriever.search("who sends invoices", k=3)  # hybrid: BM25 is in memory from now on
+    fetched: list[list[str]] = []
+    fetch = retriever.index.chunks_by_id
+    monkeypatch.setattr(retriever.index, "chunks_by_id", lambda ids: fetched.append(list(ids)) or fetch(ids))
+
+    [known] = retriever.search("parcel routing engine", k=1, mode="dense")
+    services.ingestor().ingest([Document(doc_id="services/osprey", title="Osprey",
+                                         text="Osprey is the parcel tracking map.")])
+    new = retriever.search("parcel tracking map", k=2, mode="dense")
+
+    assert (known.doc_id, known.title) == ("services/heron", "Heron") and "routing" in known.text
+    assert fetched[0] == [], "every chunk came from memory"
+    assert new[0].doc_id == "services/osprey" and new[0].title == "Osprey"
+    assert "services/osprey#0" in fetched[1], "the new document's chunk was read from Chroma"

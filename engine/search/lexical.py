@@ -63,6 +63,7 @@ class Bm25:
             for key, value in meta[chunk.chunk_id].items():
                 if key.startswith("ch.") and value:
                     rows_of.setdefault(key[3:], []).append(row)
+        self._by_id = {chunk.chunk_id: chunk for chunk in self.chunks}
         self._public = np.fromiter((bool(meta[chunk.chunk_id].get("public")) for chunk in self.chunks),
                                    dtype=bool, count=len(self.chunks))
         self._rows_of = {channel: np.asarray(rows) for channel, rows in rows_of.items()}
@@ -87,6 +88,9 @@ class Bm25:
         documents = document_maxima(scores[None, :], self.starts)[0]
         rows = top_rows(documents, self.doc_ids, k, minimum=0.0)
         return best_chunks(scores, documents, rows, self.chunks, self.starts)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self._by_id.get(chunk_id)
 
     def visible(self, channel: str) -> np.ndarray:
         """Which chunks `channel` may see: the public ones and those allowed there."""
@@ -118,6 +122,11 @@ class LexicalIndex:
     def current(self) -> Bm25:
         """The `Bm25` over the collection as it is now (rebuilt if it changed)."""
         return self._refresh()
+
+    def loaded(self) -> Bm25 | None:
+        """The `Bm25` in memory, as of the last check (at most `recheck_seconds` old);
+        None before the first search. Never builds or loads one."""
+        return self._bm25
 
     def _refresh(self) -> Bm25:
         now = time.monotonic()

@@ -35,7 +35,7 @@ from engine.embedders import TextEmbedder
 from engine.errors import QueryError
 from engine.index import ChunkIndex, visibility_filter
 from engine.search.fusion import FUSION_DEPTH, Mode, WeightedRanking, check_mode, fuse
-from engine.search.lexical import LexicalIndex
+from engine.search.lexical import Bm25, LexicalIndex
 from engine.search.ranking import RankedChunk, best_per_document, to_hit
 from engine.types import Hit
 
@@ -102,14 +102,25 @@ class Weighted:
 
 
 class IndexVectors:
-    """Dense search in Chroma (HNSW), visibility filtered in the query."""
+    """Dense search in Chroma (HNSW), visibility filtered in the query.
 
-    def __init__(self, index: ChunkIndex) -> None:
+    Chroma returns only chunk ids and distances; the chunks themselves come from the
+    BM25 index's copy in memory (`known`), and from Chroma only for a chunk that copy
+    does not hold yet (a document ingested in the last few seconds, or before BM25's
+    first use). Reading 80 chunks' texts and metadata back took most of a query."""
+
+    def __init__(self, index: ChunkIndex, known: Callable[[], Bm25 | None] | None = None) -> None:
         self.index = index
+        self.known = known
 
     def nearest(self, vector: np.ndarray, k: int, channel: str | None) -> list[RankedChunk]:
-        return [RankedChunk(match.chunk, match.similarity)
-                for match in self.index.query(vector, k, visibility_filter(channel))]
+        found = self.index.nearest_ids(vector, k, visibility_filter(channel))
+        bm25 = self.known() if self.known is not None else None
+        chunks = {chunk_id: chunk for chunk_id, _ in found
+                  if (chunk := bm25.chunk(chunk_id) if bm25 is not None else None) is not None}
+        chunks.update(self.index.chunks_by_id([chunk_id for chunk_id, _ in found if chunk_id not in chunks]))
+        return [RankedChunk(chunks[chunk_id], similarity) for chunk_id, similarity in found
+                if chunk_id in chunks]
 
 
 class Searcher:
@@ -199,8 +210,9 @@ class Retriever(Searcher):
                  expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
                  weights: dict[str, float] | None = None) -> None:
         self.index = index
+        lexical = LexicalIndex(index)
         self.lexical: LexicalIndex
-        super().__init__(IndexVectors(index), LexicalIndex(index), batching(embedder), mode,
+        super().__init__(IndexVectors(index, lexical.loaded), lexical, batching(embedder), mode,
                          expansions=expansions, rankers=rankers, weights=weights)
 
     @property
