@@ -1,7 +1,8 @@
 """Slack latency: from a signed event reaching the bot to its first chat.postMessage at
 the emulator, as a ratio to the engine's own answer latency (`Retriever.search`) on the
 same questions in the same run, and to the bare query embedding (the floor: the
-embedder's `embed_query` alone).
+embedder's `embed_query` alone, through ONNX Runtime by default; the same model's
+PyTorch embedding is timed too, the floor before `engine.onnxqueries`).
 
     .venv/bin/python bench/slack_latency.py --rounds 2
 
@@ -60,6 +61,22 @@ class Asker:
         return answered, acked
 
 
+class TorchFloor:
+    """The same model's bare query embedding in PyTorch (ARGOT_QUERY_ENCODER=torch)."""
+
+    def __init__(self) -> None:
+        from engine.embedders import SentenceTransformerEmbedder
+
+        self.embedder = SentenceTransformerEmbedder()
+        self.embedder.embed_query("warm up")
+        self.seconds: list[float] = []
+
+    def measure(self, question: str) -> None:
+        start = time.perf_counter()
+        self.embedder.embed_query(question)
+        self.seconds.append(time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over the questions")
@@ -70,12 +87,14 @@ def main() -> None:
     with SlackEmulator() as slack, serving_bot(slack):
         engine, asker = Engine(slack.channel_id("general")), Asker(slack)
         stages = Stages(engine, slack)
+        torch_floor = TorchFloor()
         for question in questions[:5]:  # warm-up: first BM25 build, connection pools
             engine.answer_seconds(question), asker.ask(question), stages.measure(question)
         stages.seconds = {stage: [] for stage in STAGES}
         for round_ in range(args.rounds):
             for number, question in enumerate(questions):
                 stages.measure(question)
+                torch_floor.measure(question)
                 if (number + round_) % 2:
                     engine_s.append(engine.answer_seconds(question))
                     answered, acked = asker.ask(question)
@@ -99,6 +118,10 @@ def main() -> None:
     embed = stages.seconds["embed"]
     print(f"| **ratio bot / bare embedding** | **{ms(answer_s, 50) / ms(embed, 50):.2f}** | "
           f"**{ms(answer_s, 95) / ms(embed, 95):.2f}** |")
+    torch_s = torch_floor.seconds
+    print(f"| ratio bot / bare embedding in PyTorch ({ms(torch_s, 50):.2f} ms p50: the floor before "
+          f"ONNX Runtime) | {ms(answer_s, 50) / ms(torch_s, 50):.2f} | "
+          f"{ms(answer_s, 95) / ms(torch_s, 95):.2f} |")
     print("\nStages, each timed alone in the benchmark's process (medians):\n")
     print("| stage | p50 (ms) | p95 (ms) | × bare embedding (p50) |\n|---|---:|---:|---:|")
     for stage in STAGES:
