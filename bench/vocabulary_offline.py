@@ -81,18 +81,17 @@ def main() -> None:
 
     from bot.services import Services
     from bot.settings import Settings
-    from engine.evaluation.corpus import EvalCorpus
     from engine.evaluation.querysets import QuerySet
     from engine.learning.levers import ModelSide, measure_profile
+    from engine.learning.mining import ActiveCorpus
     from engine.learning.trainingdata import RatedQuestion
     from engine.learning.vocabulary import learn_vocabulary
     from engine.search.profile import LearnedProfile
 
     services = Services(Settings.from_mapping({"ARGOT_HOME": str(base_home(args.corpus))}))
-    index = services.index()
-    corpus = EvalCorpus.from_index(index)
-    vectors = __import__("numpy").stack([v for _, _, v in index.iter_vectors()])
-    side = ModelSide("active", services.embedder(), vectors)
+    active = ActiveCorpus.from_index(services.index())  # chunks and their vectors, aligned
+    corpus = active.corpus
+    side = ModelSide("active", services.embedder(), active.vectors)
     _, split = jargon_split(args.corpus, 3)
     searcher = services.retriever()
     held = held_out_sets(split.held_out)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.learning.trainingdata import RatedQuestion
-from engine.learning.vocabulary import defined_entries, learn_vocabulary
+from engine.learning.vocabulary import learn_vocabulary
 from engine.search.fusion import fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import FeedbackMemory, MemoryRanker, chunk_lookup
 from engine.search.profile import LearnedProfile, reject_term, rejected_terms
 from engine.search.retrieval import Query
 from engine.search.tokens import tokenize
-from engine.search.vocabulary import GlossaryEntry, Vocabulary
+from engine.search.vocabulary import GlossaryEntry, Vocabulary, defined_entries
 from engine.types import Chunk
 
 DOCUMENTS = {
@@ -201,3 +201,22 @@ def unit(rows: list[list[float]]):
 
     matrix = np.asarray(rows, dtype=np.float32)
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def test_an_expansion_that_recurs_with_the_questions_words_beats_one_that_only_names_the_page():
+    from engine.learning.vocabulary import _Corpus, _Question, _recurrence
+
+    documents = {
+        "wiki/friday-deploys": "Friday deploys: the release train leaves at noon; a deploy after 3pm "
+                               "on a Friday needs a second approver.",
+        "wiki/rollback": "Rolling back a deploy on a Friday needs no approver.",
+        "wiki/hotfix": "A deploy of a hotfix at night needs the on-call.",
+        "wiki/menu": "The cafeteria menu changes on Friday.",
+    }
+    corpus = _Corpus(documents)
+    asked = [_Question("can I yeet on a friday", ("yeet", "friday"), (0,), "q1")]
+
+    recurrence = _recurrence(asked, corpus)
+
+    assert recurrence(("release", "train")) == 0.0  # only on the chosen page
+    assert recurrence(("deploy",)) == 1 / 3  # two other pages hold it, one of them with "friday"

@@ -19,8 +19,8 @@ from bot.services import Services
 
 def glossary_rows(services: Services) -> list[dict[str, Any]]:
     """Learnt entries (most evidence first), then defined ones (by term)."""
-    from engine.learning.vocabulary import defined_entries
     from engine.search.profile import LearnedProfile, rejected_terms
+    from engine.search.vocabulary import defined_entries
 
     active = services.active_version()
     profile = LearnedProfile.load(Path(active.path) if active.path else None,

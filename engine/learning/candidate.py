@@ -103,7 +103,8 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
 
 def learn_vocabulary(collected: Collected, rejected: set[str], questions: Any = None) -> Any:
     """This cycle's glossary: learnt from the training questions, plus `/argot define`."""
-    from engine.learning.vocabulary import defined_entries, learn_vocabulary
+    from engine.learning.vocabulary import learn_vocabulary
+    from engine.search.vocabulary import defined_entries
 
     corpus = collected.corpus.corpus
     defined = {c.doc_id: (c.doc_id, c.title, c.text) for c in corpus.chunks

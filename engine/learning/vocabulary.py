@@ -17,14 +17,17 @@ A longer term wins over the words inside it when it explains the same questions.
 
 Its *expansion* is the words of the chosen documents that best stand for it: phrases
 (one or two words) found in the 👍 documents of most of the term's questions and
-seldom in those of other rated questions; of those, the expansion kept is the one
-(or the pair) that most lifts the chosen documents in BM25 when added to the term's
-questions. A term whose best expansion lifts nothing is not learnt.
+seldom in those of other rated questions; of those that lift the chosen documents in
+BM25 when added to the term's questions, the expansion kept is the one (or the pair)
+with the best lift × (1 + recurrence), where recurrence is how often the phrase keeps the
+company of the questions' other words elsewhere in the corpus (`_recurrence`: the word the
+slang stands for recurs, the words that single out one page do not). A term whose best
+expansion lifts nothing is not learnt.
 
-`/argot define` entries (`defined/...` documents) give their term → the first words
-of their definition. Rejected terms (`argot glossary reject`) are never learnt again.
-The cycle then keeps the vocabulary only if held-out questions improve with it
-(`engine.learning.levers`).
+`/argot define` entries (`defined/...` documents, `engine.search.vocabulary.defined_entries`)
+give their term → the first words of their definition. Rejected terms (`argot glossary
+reject`) are never learnt again. The cycle then keeps the vocabulary only if held-out
+questions improve with it (`engine.learning.levers`).
 
 Tip:
     `min_evidence=2` learns a term from two questions, which a wrong one needs too:
@@ -40,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +51,7 @@ import numpy as np
 from engine.evaluation.querysets import rewording_groups
 from engine.learning.trainingdata import RatedQuestion
 from engine.search.tokens import CJK_RUN, tokenize
-from engine.search.vocabulary import DEFINED, LEARNT, GlossaryEntry, Vocabulary
+from engine.search.vocabulary import LEARNT, GlossaryEntry, Vocabulary
 
 MAX_TERM_WORDS = 3
 MIN_GAIN = 0.05
@@ -62,7 +65,6 @@ QUESTION_WORDS = frozenset(
     "quick question anyone someone hey hi hello please thanks really like way person explain "
     "ask asking again still also just".split())
 CANDIDATE_EXPANSIONS = 20
-DEFINITION_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -231,10 +233,13 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
         return sum(ranks(phrases))
 
     baseline = sum(before)
-    scored = sorted(((lift((p,)), p) for p in candidates), key=lambda item: -item[0])
-    best_score, best = scored[0][0], (scored[0][1],)
-    if best_score <= baseline:
+    lifted = [(score, p) for p, score in ((p, lift((p,))) for p in candidates) if score > baseline]
+    if not lifted:
         return None
+    recurs = _recurrence(members, corpus)
+    order = sorted(lifted, key=lambda item: -item[0] * (1.0 + recurs(item[1])))
+    scored = [(score, p) for score, p in order]
+    best_score, best = scored[0][0], (scored[0][1],)
     for score, phrase in scored[1:4]:
         pair = (*best, phrase)
         if score > baseline and not set(phrase) & set(best[0]):
@@ -249,6 +254,24 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
     if gain < MIN_GAIN or helped < 2 * hurt or not helped:
         return None
     return best, gain
+
+
+def _recurrence(members: list[_Question], corpus: _Corpus) -> Callable[[tuple[str, ...]], float]:
+    """How often a phrase keeps the company of the questions' own words in the rest of
+    the corpus: of the documents holding it, other than the chosen ones, the share that
+    also hold a word of the questions (smoothed). The plain word the slang stands for
+    ("deploy" for "yeet") recurs wherever what people ask about is written about; the
+    words that single out the chosen page ("always allowed") do not."""
+    chosen = {row for question in members for row in question.positives}
+    context = {token for question in members for token in question.tokens
+               if wordy(token) and corpus.postings.get(token)}
+
+    def share(phrase: tuple[str, ...]) -> float:
+        rows = [row for row in corpus.postings.get(phrase[0], [])
+                if row not in chosen and corpus.contains(row, phrase)]
+        return sum(1 for row in rows if context & corpus.sets[row]) / (len(rows) + 1)
+
+    return share
 
 
 def _candidate_phrases(members: list[_Question], others: list[_Question], corpus: _Corpus
@@ -302,18 +325,6 @@ def wordy(token: str) -> bool:
     if CJK_RUN.fullmatch(token):
         return True
     return token.isalpha() and len(token) >= 3 and token not in QUESTION_WORDS
-
-
-def defined_entries(glossary: Iterable[tuple[str, str, str]]) -> list[GlossaryEntry]:
-    """`/argot define` entries as expansions: (doc_id, term, text) → term → the first
-    words of its definition."""
-    entries: list[GlossaryEntry] = []
-    for doc_id, term, text in glossary:
-        definition = text.split(":", 1)[1] if text.lower().startswith(term.lower() + ":") else text
-        first = " ".join(definition.split()[:DEFINITION_WORDS]).rstrip(".,;")
-        if term.strip() and first:
-            entries.append(GlossaryEntry(term.strip(), first, 0, DEFINED, (), (doc_id,)))
-    return entries
 
 
 def join_tokens(tokens: Sequence[str]) -> str:

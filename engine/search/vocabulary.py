@@ -137,3 +137,18 @@ class Vocabulary:
     @classmethod
     def from_rows(cls, rows: Sequence[dict[str, Any]]) -> Vocabulary:
         return cls([GlossaryEntry.from_dict(row) for row in rows])
+
+
+DEFINITION_WORDS = 8
+
+
+def defined_entries(glossary: Iterable[tuple[str, str, str]]) -> list[GlossaryEntry]:
+    """`/argot define` entries as expansions: (doc_id, term, text) → term → the first
+    words of its definition."""
+    entries: list[GlossaryEntry] = []
+    for doc_id, term, text in glossary:
+        definition = text.split(":", 1)[1] if text.lower().startswith(term.lower() + ":") else text
+        first = " ".join(definition.split()[:DEFINITION_WORDS]).rstrip(".,;")
+        if term.strip() and first:
+            entries.append(GlossaryEntry(term.strip(), first, 0, DEFINED, (), (doc_id,)))
+    return entries
