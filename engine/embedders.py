@@ -181,7 +181,6 @@ class SentenceTransformerEmbedder(TextEmbedder):
         )
         return np.asarray(vectors, dtype=np.float32)
 
-
     def _onnx_queries(self) -> Any:
         """The ONNX question encoder, exported on first use; None for PyTorch."""
         if self.query_folder is None or self._queries is False:

@@ -37,7 +37,7 @@ from engine.index import ChunkIndex, visibility_filter
 from engine.search.fusion import FUSION_DEPTH, Mode, WeightedRanking, check_mode, fuse
 from engine.search.lexical import Bm25, LexicalIndex
 from engine.search.ranking import RankedChunk, best_per_document, to_hit
-from engine.types import Hit
+from engine.types import Chunk, Hit
 
 MAX_QUERY_CHARS = 2000
 CHUNKS_PER_DOC = 4
@@ -116,8 +116,9 @@ class IndexVectors:
     def nearest(self, vector: np.ndarray, k: int, channel: str | None) -> list[RankedChunk]:
         found = self.index.nearest_ids(vector, k, visibility_filter(channel))
         bm25 = self.known() if self.known is not None else None
-        chunks = {chunk_id: chunk for chunk_id, _ in found
-                  if (chunk := bm25.chunk(chunk_id) if bm25 is not None else None) is not None}
+        chunks: dict[str, Chunk] = {}
+        if bm25 is not None:
+            chunks = {chunk_id: chunk for chunk_id, _ in found if (chunk := bm25.chunk(chunk_id))}
         chunks.update(self.index.chunks_by_id([chunk_id for chunk_id, _ in found if chunk_id not in chunks]))
         return [RankedChunk(chunks[chunk_id], similarity) for chunk_id, similarity in found
                 if chunk_id in chunks]
