@@ -104,8 +104,12 @@ def export_queries(model: Any, folder: Path) -> bool:
         if cosine < MIN_COSINE:
             log.warning("questions stay with PyTorch: the ONNX export differs (cosine %.5f)", cosine)
             return False
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)  # the whole export appears at once, or none of it
+        if not is_exported(folder):  # another process may have exported it meanwhile
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                staging.rename(folder)  # the whole export appears at once, or none of it
+            except OSError:
+                return is_exported(folder)  # lost the race to another process: use its export
         return True
     except Exception as exc:  # an exporter or runtime that cannot take this model
         log.warning("questions stay with PyTorch: cannot export the model to ONNX: %s", exc)
