@@ -71,24 +71,6 @@ def test_questions_asked_together_each_get_their_own_vector_from_one_batch() -> 
     assert embedder.model_id == alone.model_id
 
 
-def test_questions_asked_one_after_another_never_wait_for_company() -> None:
-    class CountedWaits(threading.Condition):
-        waits = 0
-
-        def wait(self, timeout: float | None = None) -> bool:
-            CountedWaits.waits += 1
-            return super().wait(timeout)
-
-    embedder = BatchingEmbedder(FakeEmbedder())
-    embedder.batcher._changed = CountedWaits()  # noqa: SLF001 - the waits are what is checked
-
-    vectors = [embedder.embed_query(text) for text in QUESTIONS]
-
-    assert CountedWaits.waits == 0
-    assert embedder.batcher.batch_sizes == [1] * len(QUESTIONS)
-    assert np.allclose(vectors, FakeEmbedder().embed_batch(QUESTIONS, "query"))
-
-
 def test_a_question_the_model_rejects_fails_alone() -> None:
     questions = [*QUESTIONS[:3], "poison pill", *QUESTIONS[3:5]]
     embedder = BatchingEmbedder(GatedEmbedder())
