@@ -1,12 +1,10 @@
 """Query encoding with ONNX Runtime (fp32 and int8 dynamic quantization) against PyTorch.
 
 Issue 12 asks whether ONNX Runtime lowers the floor of an answer (one query embedding)
-on these 2 cores without costing retrieval quality. sentence-transformers' own ONNX
-backend needs `optimum-onnx`, which pins transformers below 4.58 (Argot runs 5.x), so
-this benchmark exports the model's transformer itself (`torch.onnx.export`, the
-TorchScript exporter), pools and normalises as the model does (mean pooling, L2), and
-quantizes with `onnxruntime.quantization.quantize_dynamic` (int8 weights). Needs the
-`onnx` package besides `onnxruntime` (`pip install onnx`).
+on these 2 cores without costing retrieval quality. The fp32 encoder is Argot's own
+(`engine.onnxqueries`: the transformer exported with `torch.onnx.export`, checked against
+PyTorch, pooled as the model pools); the int8 one is the same export quantized with
+`onnxruntime.quantization.quantize_dynamic` (int8 weights).
 
 It reports, for each encoder, the median time of one question (one thread per request,
 the questions of `bot/demo/questions.jsonl`, alternated round by round), how close its
@@ -21,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
@@ -37,58 +35,16 @@ import numpy as np  # noqa: E402
 QUESTIONS = REPO / "bot" / "demo" / "questions.jsonl"
 
 
-class OrtEncoder:
-    """The model's transformer in ONNX Runtime, mean pooled and normalised."""
-
-    def __init__(self, path: Path, tokenizer: Any, threads: int, max_length: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the CPU to others
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.inputs = {i.name for i in self.session.get_inputs()}
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="np")
-        feed = {name: np.asarray(batch[name], dtype=np.int64) for name in self.inputs if name in batch}
-        hidden = self.session.run(None, feed)[0]
-        mask = batch["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-
-
-def export(model: Any, folder: Path) -> tuple[Path, Path]:
-    """(fp32, int8) ONNX files of the model's transformer."""
-    import torch
+def quantized(folder: Path) -> Path:
+    """A copy of an export (`engine.onnxqueries`) with int8 dynamic quantization."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    class Transformer(torch.nn.Module):
-        """The model's transformer with its inputs by name (positions differ by version)."""
+    from engine.onnxqueries import MODEL_FILE
 
-        def __init__(self, inner: Any, names: list[str]) -> None:
-            super().__init__()
-            self.inner, self.names = inner, names
-
-        def forward(self, *tensors: Any) -> Any:
-            return self.inner(**dict(zip(self.names, tensors, strict=True))).last_hidden_state
-
-    sample = model.tokenizer(["what is the tollbooth?"], return_tensors="pt")
-    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
-    transformer = Transformer(model[0].auto_model.eval(), names)
-    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
-    axes = {n: {0: "batch", 1: "tokens"} for n in names}
-    with torch.no_grad():
-        torch.onnx.export(transformer, tuple(sample[n] for n in names), str(fp32), input_names=names,
-                          output_names=["last_hidden_state"],
-                          dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
-                          opset_version=17, dynamo=False)
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    return fp32, int8
+    target = folder.parent / "int8"
+    shutil.copytree(folder, target)
+    quantize_dynamic(str(folder / MODEL_FILE), str(target / MODEL_FILE), weight_type=QuantType.QInt8)
+    return target
 
 
 def main() -> None:
@@ -105,22 +61,24 @@ def main() -> None:
     from engine.evaluation.querysets import QuerySet
     from engine.knowledge.chunking import chunk_document
     from engine.knowledge.sources import collect
+    from engine.onnxqueries import MODEL_FILE, OnnxQueryEncoder, export_queries
 
     torch.set_num_threads(args.threads)
     embedder = SentenceTransformerEmbedder()
     model = embedder.model
     queries = QuerySet.load(QUESTIONS)
     texts = list(queries.texts)
-    folder = Path(tempfile.mkdtemp(prefix="argot-onnx-"))
-    fp32, int8 = export(model, folder)
-    max_length = int(model.max_seq_length)
+    folder = Path(tempfile.mkdtemp(prefix="argot-onnx-")) / "fp32"
+    if not export_queries(model, folder):
+        raise SystemExit("the model could not be exported (see the log)")
+    int8 = quantized(folder)
     encoders = {
         "PyTorch": lambda batch: embedder.embed_batch(batch, "query"),
-        "ONNX Runtime fp32": OrtEncoder(fp32, model.tokenizer, args.threads, max_length).encode,
-        "ONNX Runtime int8": OrtEncoder(int8, model.tokenizer, args.threads, max_length).encode,
+        "ONNX Runtime fp32": OnnxQueryEncoder(folder, args.threads).encode,
+        "ONNX Runtime int8": OnnxQueryEncoder(int8, args.threads).encode,
     }
-    sizes = {"PyTorch": None, "ONNX Runtime fp32": fp32.stat().st_size,
-             "ONNX Runtime int8": int8.stat().st_size}
+    sizes = {"PyTorch": None, "ONNX Runtime fp32": (folder / MODEL_FILE).stat().st_size,
+             "ONNX Runtime int8": (int8 / MODEL_FILE).stat().st_size}
 
     for encode in encoders.values():  # warm up
         encode(texts[:8])
