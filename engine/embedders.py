@@ -297,11 +297,8 @@ class OpenAIEmbedder(TextEmbedder):
 
 
 def build_text_embedder(name: str | None, *, model_id: str | None = None,
-                        show_progress: bool = False, query_folder: Path | None = None
-                        ) -> TextEmbedder:
-    """`openai:MODEL` picks the endpoint; anything else is a sentence-transformers model
-    (its questions through ONNX Runtime when `query_folder` is given)."""
+                        show_progress: bool = False) -> TextEmbedder:
+    """`openai:MODEL` picks the endpoint; anything else is a sentence-transformers model."""
     if name and name.startswith("openai:"):
         return OpenAIEmbedder(name.removeprefix("openai:"))
-    return SentenceTransformerEmbedder(name or None, model_id=model_id, show_progress=show_progress,
-                                       query_folder=query_folder)
+    return SentenceTransformerEmbedder(name or None, model_id=model_id, show_progress=show_progress)

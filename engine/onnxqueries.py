@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.embedders import normalise
+
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "encoder.json"
@@ -76,10 +78,7 @@ class OnnxQueryEncoder:
         else:
             mask = batch["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        pooled = np.asarray(pooled, dtype=np.float32)
-        if self.normalize:
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled
+        return normalise(pooled) if self.normalize else np.asarray(pooled, dtype=np.float32)
 
 
 def is_exported(folder: Path) -> bool:
@@ -100,7 +99,8 @@ def export_queries(model: Any, folder: Path) -> bool:
         encoder = OnnxQueryEncoder(staging)
         expected = model.encode(list(CHECK_SENTENCES), convert_to_numpy=True,
                                 normalize_embeddings=layout["normalize"])
-        cosine = _min_cosine(encoder.encode(CHECK_SENTENCES), np.asarray(expected, dtype=np.float32))
+        cosine = float(np.min(np.sum(normalise(encoder.encode(CHECK_SENTENCES)) * normalise(expected),
+                                     axis=1)))
         if cosine < MIN_COSINE:
             log.warning("questions stay with PyTorch: the ONNX export differs (cosine %.5f)", cosine)
             return False
@@ -161,8 +161,3 @@ def _write(model: Any, folder: Path, layout: dict[str, Any]) -> None:
     model.tokenizer.save_pretrained(str(folder))
     (folder / SETTINGS_FILE).write_text(json.dumps(layout), encoding="utf-8")
 
-
-def _min_cosine(found: np.ndarray, expected: np.ndarray) -> float:
-    found = found / np.maximum(np.linalg.norm(found, axis=1, keepdims=True), 1e-12)
-    expected = expected / np.maximum(np.linalg.norm(expected, axis=1, keepdims=True), 1e-12)
-    return float(np.min(np.sum(found * expected, axis=1)))

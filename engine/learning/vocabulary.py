@@ -233,12 +233,11 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
         return sum(ranks(phrases))
 
     baseline = sum(before)
-    lifted = [(score, p) for p, score in ((p, lift((p,))) for p in candidates) if score > baseline]
+    lifted = [(score, p) for score, p in ((lift((p,)), p) for p in candidates) if score > baseline]
     if not lifted:
         return None
     recurs = _recurrence(members, corpus)
-    order = sorted(lifted, key=lambda item: -item[0] * (1.0 + recurs(item[1])))
-    scored = [(score, p) for score, p in order]
+    scored = sorted(lifted, key=lambda item: -item[0] * (1.0 + recurs(item[1])))
     best_score, best = scored[0][0], (scored[0][1],)
     for score, phrase in scored[1:4]:
         pair = (*best, phrase)
@@ -259,7 +258,7 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
 def _recurrence(members: list[_Question], corpus: _Corpus) -> Callable[[tuple[str, ...]], float]:
     """How often a phrase keeps the company of the questions' own words in the rest of
     the corpus: of the documents holding it, other than the chosen ones, the share that
-    also hold a word of the questions (smoothed). The plain word the slang stands for
+    also hold a word of the questions (0 when no other document holds it). The plain word the slang stands for
     ("deploy" for "yeet") recurs wherever what people ask about is written about; the
     words that single out the chosen page ("always allowed") do not."""
     chosen = {row for question in members for row in question.positives}
