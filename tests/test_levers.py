@@ -94,3 +94,20 @@ def test_the_report_says_what_was_learnt_and_which_lever_moved_it():
         "Learnt: tollbooth → api gateway (7 questions); sparkles → feature flags (3 questions)",
         "What moved it (held-out nDCG@10): learnt vocabulary +0.121, fine-tuned model +0.034",
         "Answers with: candidate model, vocabulary, dense 1 / bm25 1"]
+
+
+def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_others_taught():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    # Three different questions about one page: each must be answered with the vocabulary
+    # the other two taught (as a new question about that page will be), not set aside with them.
+    one_page = [RatedQuestion("anyone seen the tollbooth today?", {"wiki/gateway": 1.0}),
+                RatedQuestion("tollbooth is slow again", {"wiki/gateway": 1.0}),
+                RatedQuestion("why did the tollbooth say no", {"wiki/gateway": 1.0})]
+
+    choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None,
+                           learn_vocabulary(one_page, DOCUMENTS), one_page, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS))
+
+    assert choice.cross_checked == 3
+    assert choice.setting.vocabulary
+    assert choice.evidence.better >= 1 and choice.evidence.worse == 0

@@ -73,6 +73,23 @@ def test_rewordings_of_one_question_are_one_piece_of_evidence_and_a_term_ends_at
     assert not set(learnt) & {"crystal ball service", "ball service", "service down", "crystal"}
 
 
+def test_a_slang_pair_ending_in_a_shared_word_is_its_own_term():
+    teams = {"wiki/pursers": "Pursers\nThe team that runs payments and refunds. Lead: Ada.",
+             "wiki/riggers": "Riggers\nThe team that runs the platform, clusters and quotas.",
+             "wiki/money-report": "Monthly report\nWhere the money went this month.",
+             "wiki/money-policy": "Spending policy\nMoney for travel and equipment."}
+    rated = [RatedQuestion("who leads the money crew this quarter", {"wiki/pursers": 1.0}),
+             RatedQuestion("refund stuck, ping the money crew?", {"wiki/pursers": 1.0}),
+             RatedQuestion("wrench crew cluster quota limits", {"wiki/riggers": 1.0}),
+             RatedQuestion("is the wrench crew on call tonight", {"wiki/riggers": 1.0})]
+
+    learnt = {entry.term: entry for entry in learn_vocabulary(rated, {**DOCUMENTS, **teams}).entries}
+
+    assert "pursers" in learnt["money crew"].expansion  # "money" is common, "money crew" is not
+    assert "riggers" in learnt["wrench crew"].expansion
+    assert "crew" not in learnt  # alone it means neither team
+
+
 def test_a_word_only_one_wording_of_each_question_uses_is_how_people_ask_not_a_term():
     habit = [RatedQuestion(f"I keep hearing this, {question.text}", question.positives)
              for question in RATED if "tollbooth" in question.text]

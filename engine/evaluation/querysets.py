@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from engine.errors import ArgotError
 from engine.knowledge.jsonl import JsonLine, json_lines
-from engine.search.tokens import tokenize
+from engine.search.tokens import QUESTION_WORDS, tokenize
 
 if TYPE_CHECKING:
     from engine.feedback import FeedbackStore
@@ -68,15 +68,21 @@ def held_out_questions(chosen: Mapping[str, Collection[str]]) -> set[str]:
     return {key for key in groups if held_out(groups[key])}
 
 
+def _stem(word: str) -> str:
+    """"means" and "mean" are one word to `rewording_groups`."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def rewording_groups(chosen: Mapping[str, Collection[str]]) -> dict[str, str]:
     """Each normalised question → the first (in sort order) of its rewordings.
 
     Questions that share a chosen document and most of their words (more than
-    `REWORDING_OVERLAP` of the shorter one's, stop words aside) are rewordings of one
+    `REWORDING_OVERLAP` of the shorter one's, stop words and `QUESTION_WORDS` aside: "anyone
+    know" is how people ask) are rewordings of one
     question ("who owns the tollbooth" and "deploying the tollbooth" are not).
     """
     keys = sorted(chosen)
-    words = {key: set(tokenize(key)) for key in keys}
+    words = {key: {_stem(word) for word in tokenize(key) if word not in QUESTION_WORDS} for key in keys}
     group = {key: key for key in keys}
 
     def first(key: str) -> str:

@@ -31,7 +31,7 @@ import numpy as np
 from engine.embedders import TextEmbedder
 from engine.evaluation.corpus import EvalCorpus, ExactVectors
 from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
-from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question
+from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
 from engine.learning.gate import Evidence, paired_bootstrap
 from engine.learning.trainingdata import RatedQuestion, stable_fraction
 from engine.search.fusion import FUSION_DEPTH, fuse
@@ -129,12 +129,13 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     """The best setting of the levers, and how it compares with today, question by question.
 
     The evidence is the held-out slice, plus (with `learn`) every rated training question
-    *cross-checked*: the questions are split into `folds` by a stable hash of the document
-    they chose (so paraphrases and questions with the same answer stay together), and each one is
-    answered with the vocabulary and memory learnt from the other folds only, by the active
-    model (the candidate model trained on it, so it could only flatter itself there). The
-    vocabulary and memory levers are thus judged on every rated question, and the model
-    lever on the held-out slice.
+    *cross-checked*: the questions are split into `folds` by their rewordings' group
+    (`rewording_groups`, as the held-out slice is split: one question asked four ways stays
+    together, while two questions about one page may fall apart, as a held-out question and
+    a rated one may), and each one is answered with the vocabulary and memory learnt from
+    the other folds only, by the active model (the candidate model trained on it, so it
+    could only flatter itself there). The vocabulary and memory levers are thus judged on
+    every rated question, and the model lever on the held-out slice.
 
     Args:
         corpus: every indexed chunk.
@@ -148,6 +149,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     bm25 = Bm25.over(corpus.chunks)
     sides = {side.name: side for side in (active, candidate) if side is not None}
     memories = [q for q in remembered if q.source == "rating" and q.positives]
+    groups = rewording_groups({q.key: q.positives for q in memories})
 
     def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> _Part:
         return _Part(question_lists(corpus, queries, side, expand, memory, bm25),
@@ -164,7 +166,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     if learn is not None:
         known = set(corpus.doc_ids)
         for fold in range(folds):
-            inside = [q for q in memories if _fold(q, folds) == fold and set(q.positives) & known]
+            inside = [q for q in memories
+                      if _fold(groups[q.key], folds) == fold and set(q.positives) & known]
             if not inside:
                 continue
             asked = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known)) for q in inside])
@@ -222,11 +225,9 @@ class _Part:
     relevant: list[set[str]]
 
 
-def _fold(question: RatedQuestion, folds: int) -> int:
-    """Questions about the same document share a fold: a question asked four ways, or two
-    questions with one answer, must not vouch for each other."""
-    anchor = min(question.positives) if question.positives else question.key
-    return min(folds - 1, int(stable_fraction("fold", anchor) * folds))
+def _fold(group: str, folds: int) -> int:
+    """The fold of a rewordings' group: a question asked four ways must not vouch for itself."""
+    return min(folds - 1, int(stable_fraction("fold", group) * folds))
 
 
 def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],

@@ -50,7 +50,7 @@ import numpy as np
 
 from engine.evaluation.querysets import rewording_groups
 from engine.learning.trainingdata import RatedQuestion
-from engine.search.tokens import CJK_RUN, tokenize
+from engine.search.tokens import CJK_RUN, QUESTION_WORDS, tokenize
 from engine.search.vocabulary import LEARNT, GlossaryEntry, Vocabulary
 
 MAX_TERM_WORDS = 3
@@ -58,12 +58,6 @@ MIN_GAIN = 0.05
 """Mean reciprocal-rank gain (BM25, the term's own questions) an expansion must bring."""
 MAX_QUESTION_SHARE = 0.3
 """A term in more of the rated questions than this is how people ask, not what about."""
-QUESTION_WORDS = frozenset(
-    "how do does did what whats where when who whom whose why which can could should would "
-    "shall may might must am me my mine we us our you your he she his her its get got use "
-    "using used make need want know tell show find there here any some all about from "
-    "quick question anyone someone hey hi hello please thanks really like way person explain "
-    "ask asking again still also just".split())
 CANDIDATE_EXPANSIONS = 20
 
 
@@ -153,16 +147,20 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     support = _mismatched_terms(rated, corpus, max_df_share, min_evidence, refused)
     scored = []
     for term, members in support:
-        found = _best_expansion([rated[i] for i in sorted(members)],
-                                [q for i, q in enumerate(rated) if i not in members], corpus)
-        if found is not None:
+        asked = [rated[i] for i in sorted(members)]
+        others = [q for i, q in enumerate(rated) if i not in members]
+        found = _best_expansion(asked, others, corpus)
+        if found is not None and _generalises(asked, others, corpus):
             scored.append((found[1], term, members, found[0]))
     # The terms that lift their questions most claim their words first: "night owls"
-    # and "owls who do" cannot both explain the same question.
+    # and "owls who do" cannot both explain the same question. A term goes no later than
+    # the words inside it: "money crew" and "wrench crew" are two teams, not one "crew".
+    rank = {term: min(lift for lift, other, _, _ in scored if _inside(term, other))
+            for _, term, _, _ in scored}
     claimed: dict[int, set[str]] = defaultdict(set)
     learnt: list[GlossaryEntry] = []
     for _, term, members, expansion in sorted(scored, key=lambda item: (
-            -round(item[0], 6), -len(item[2]), -len(item[1]), item[1])):
+            -round(rank[item[1]], 6), -len(item[1]), -round(item[0], 6), -len(item[2]), item[1])):
         free = sorted(i for i in members if not set(term) & claimed[i])
         if _evidence(rated, free) < min_evidence:
             continue
@@ -199,8 +197,8 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
             continue  # "does tollbooth do" is "tollbooth" asked
         if _evidence(rated, questions) > max(5, MAX_QUESTION_SHARE * asked):
             continue
-        if corpus.df(term) > limit or any(corpus.df((t,)) > limit for t in {term[0], term[-1]}):
-            continue  # "crystal ball service" is "crystal ball" asked about a service
+        if corpus.df(term) > limit or not _names_something(term, members, rated, corpus, limit, min_evidence):
+            continue
         unmatched = {i for i in questions
                      if not any(corpus.contains(row, term) for row in rated[i].positives)}
         having = Counter(rated[i].group for i in unmatched)
@@ -208,6 +206,36 @@ def _mismatched_terms(rated: list[_Question], corpus: _Corpus, max_df_share: flo
         if _evidence(rated, said) >= min_evidence:
             found.append((term, said))
     return found
+
+
+def _names_something(term: tuple[str, ...], members: Mapping[tuple[str, ...], set[int]],
+                     rated: Sequence[_Question], corpus: _Corpus, limit: int,
+                     min_evidence: int) -> bool:
+    """Whether a term's first and last words belong to it. A common word at its edge is
+    context ("crystal ball service" is "crystal ball" asked about a service), unless the
+    rest is only ever said in such pairs: "money crew", "price crew" and "wrench crew"
+    are three teams, and "crew" alone means none of them."""
+    start, end = 0, len(term)
+    while start < end and corpus.df(term[start:start + 1]) > limit:
+        start += 1
+    while end > start and corpus.df(term[end - 1:end]) > limit:
+        end -= 1
+    core = term[start:end]
+    if core == term:
+        return True
+    if not core or len(term) - len(core) > 1 or corpus.df(core) > limit or core not in members:
+        return False
+    pairs = [other for other in members if len(other) == len(term) and _inside(core, other)
+             and (other[1:] == core or other[:-1] == core)
+             and _evidence(rated, members[other]) >= min_evidence]
+    covered = {rated[i].group for other in pairs for i in members[other]}
+    return len(pairs) >= 2 and len(covered) >= 0.8 * _evidence(rated, members[core])
+
+
+def _inside(term: tuple[str, ...], other: tuple[str, ...]) -> bool:
+    """Whether `term` is `other` or a run of words in it."""
+    n = len(term)
+    return any(other[i:i + n] == term for i in range(len(other) - n + 1))
 
 
 def _evidence(rated: Sequence[_Question], members: Iterable[int]) -> int:
@@ -237,7 +265,8 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
     if not lifted:
         return None
     recurs = _recurrence(members, corpus)
-    scored = sorted(lifted, key=lambda item: -item[0] * (1.0 + recurs(item[1])))
+    named = _titled(members, corpus)
+    scored = sorted(lifted, key=lambda item: -item[0] * (1.0 + recurs(item[1])) * (1.0 + named(item[1])))
     best_score, best = scored[0][0], (scored[0][1],)
     for score, phrase in scored[1:4]:
         pair = (*best, phrase)
@@ -253,6 +282,42 @@ def _best_expansion(members: list[_Question], others: list[_Question], corpus: _
     if gain < MIN_GAIN or helped < 2 * hurt or not helped:
         return None
     return best, gain
+
+
+def _generalises(members: list[_Question], others: list[_Question], corpus: _Corpus) -> bool:
+    """Whether what the other questions teach about a term helps each question: for each
+    question (its rewordings together) whose page BM25 does not already put first, the
+    expansion learnt without it must lift that page at least as often as it sinks it.
+    An expansion that only singles out the pages it was learnt from ("crew → platform
+    infrastructure", from the wrench crew's questions, asked about the money crew) fails.
+    A term of two questions passes: one question alone teaches too little to judge by."""
+    groups = sorted({q.group for q in members})
+    if len(groups) < 3:
+        return True
+    helped = hurt = 0
+    for group in groups:
+        before = {q: corpus.reciprocal_rank(q.tokens, q.positives)
+                  for q in members if q.group == group}
+        asked = [q for q, rank in before.items() if rank < 1.0]
+        if not asked:
+            continue  # its page comes first already: it says nothing about the term
+        found = _best_expansion([q for q in members if q.group != group], others, corpus)
+        extra = [token for phrase in found[0] for token in phrase] if found else []
+        change = sum(corpus.reciprocal_rank([*q.tokens, *extra], q.positives) - before[q]
+                     for q in asked)
+        helped += change > 1e-9
+        hurt += change < -1e-9
+    return helped >= hurt
+
+
+def _titled(members: list[_Question], corpus: _Corpus) -> Callable[[tuple[str, ...]], float]:
+    """The share of the members' questions whose chosen document names the phrase in its
+    title or heading: a page is titled with what it is about ("Pursers")."""
+    def share(phrase: tuple[str, ...]) -> float:
+        return sum(any(set(phrase) <= corpus.titles[row] for row in q.positives)
+                   for q in members) / len(members)
+
+    return share
 
 
 def _recurrence(members: list[_Question], corpus: _Corpus) -> Callable[[tuple[str, ...]], float]:
@@ -306,9 +371,7 @@ def _candidate_phrases(members: list[_Question], others: list[_Question], corpus
                 background[phrase] += 1
     n, m = len(members), max(1, len(others))
 
-    def titled(phrase: tuple[str, ...]) -> float:
-        """How many of the members' documents name the phrase in their title or heading."""
-        return sum(any(set(phrase) <= corpus.titles[row] for row in q.positives) for q in members) / n
+    titled = _titled(members, corpus)
 
     def score(phrase: tuple[str, ...]) -> float:
         coverage, elsewhere = common[phrase] / n, background[phrase] / m

@@ -25,6 +25,13 @@ CJK = ("\u1100-\u11ff\u3040-\u309f\u30a0-\u30ff\u3100-\u312f\u3130-\u318f\u3400-
        "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f")
 TOKEN = re.compile(rf"[{CJK}]+|[^\W{CJK}][^\W{CJK}]+")
 CJK_RUN = re.compile(rf"[{CJK}]+")
+QUESTION_WORDS = frozenset(
+    "how do does did what whats where when who whom whose why which can could should would "
+    "shall may might must am me my mine we us our you your he she his her its get got use "
+    "using used make need want know tell show find there here any some all about from "
+    "quick question anyone someone hey hi hello please thanks really like way person explain "
+    "ask asking again still also just".split())
+"""How people ask, not what about ("quick question: anyone know how do I ...")."""
 
 
 @lru_cache(maxsize=1)
