@@ -221,7 +221,7 @@ def unit(rows: list[list[float]]):
 
 
 def test_an_expansion_that_recurs_with_the_questions_words_beats_one_that_only_names_the_page():
-    from engine.learning.vocabulary import _Corpus, _Question, _recurrence
+    from engine.learning.expansions import LearningCorpus, Wording, _recurrence
 
     documents = {
         "wiki/friday-deploys": "Friday deploys: the release train leaves at noon; a deploy after 3pm "
@@ -230,8 +230,8 @@ def test_an_expansion_that_recurs_with_the_questions_words_beats_one_that_only_n
         "wiki/hotfix": "A deploy of a hotfix at night needs the on-call.",
         "wiki/menu": "The cafeteria menu changes on Friday.",
     }
-    corpus = _Corpus(documents)
-    asked = [_Question("can I yeet on a friday", ("yeet", "friday"), (0,), "q1")]
+    corpus = LearningCorpus(documents)
+    asked = [Wording("can I yeet on a friday", ("yeet", "friday"), (0,), "q1")]
 
     recurrence = _recurrence(asked, corpus)
 
