@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/cold_ask.py bm25 --chunks 100000     # build vs load, search
     .venv/bin/python bench/cold_ask.py cli --rounds 3           # argot ask vs its floor
+    .venv/bin/python bench/cold_ask.py cli --chunks 10000       # the same over a bigger home
 
 `bm25`: the shared Jargon File and Debian FAQ texts, copied with a copy number until
 there are `--chunks` chunks, a third of them visible in one channel only. Times the
@@ -12,7 +13,9 @@ now), and searches with and without a channel filter.
 `cli`: a fresh `argot ask` over the Slack benchmarks' home (the demo knowledge base),
 with its saved BM25 index and with the index removed (rebuilt in the run), against the
 floor: a fresh Python that imports sentence-transformers, loads the bundled MiniLM and
-encodes one sentence. The three alternate, round by round.
+encodes one sentence. The three alternate, round by round. With `--chunks N` the home
+is the shared corpus copied until it holds N chunks (`bench/engine_bench.py`'s big index,
+built once and kept in bench/.cache/big-N) instead of the demo knowledge base.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.slackbench import HOME, argot, bot_env, load_demo_kb, machine  # noqa: E402
+from bench.slackbench import CACHE, HOME, argot, bot_env, load_demo_kb, machine  # noqa: E402
 
 QUERIES = ["what is a daemon", "how do I upgrade debian", "kernel module package",
            "hacker humor", "apt sources list mirror"]
@@ -85,10 +88,18 @@ def bm25_bench(chunks: int) -> None:
     print(f"\nloaded index ranks exactly as the built one: {same}")
 
 
-def cli_bench(rounds: int) -> None:
-    load_demo_kb()
-    env = bot_env()
-    question = "what is the RLQ?"
+def cli_bench(rounds: int, chunks: int) -> None:
+    if chunks:
+        from bench.engine_bench import build_big_index
+        from engine.embedders import SentenceTransformerEmbedder
+
+        index = build_big_index(SentenceTransformerEmbedder(), chunks)
+        home, where = CACHE / f"big-{chunks}", f"the shared corpus copied to {index.count()} chunks"
+    else:
+        load_demo_kb()
+        home, where = HOME, "demo knowledge base (429 chunks)"
+    env = {**bot_env(), "ARGOT_HOME": str(home)}
+    question = "what is the RLQ?" if not chunks else "what is a daemon"
     times: dict[str, list[float]] = {"floor": [], "argot ask (saved BM25)": [],
                                      "argot ask (BM25 rebuilt)": []}
 
@@ -101,10 +112,10 @@ def cli_bench(rounds: int) -> None:
     for _ in range(rounds):
         times["floor"].append(run([sys.executable, "-c", FLOOR]))
         times["argot ask (saved BM25)"].append(run(argot("ask", question)))
-        shutil.rmtree(HOME / "bm25", ignore_errors=True)
+        shutil.rmtree(home / "bm25", ignore_errors=True)
         times["argot ask (BM25 rebuilt)"].append(run(argot("ask", question)))
     floor = statistics.median(times["floor"])
-    print(f"\n{rounds} rounds, demo knowledge base (429 chunks); {machine()}\n")
+    print(f"\n{rounds} rounds, {where}; {machine()}\n")
     print("| command | median s | × floor |\n|---|---:|---:|")
     for name, values in times.items():
         print(f"| {name} | {statistics.median(values):.2f} | {statistics.median(values) / floor:.2f} |")
@@ -114,12 +125,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("bm25").add_argument("--chunks", type=int, default=100_000)
-    sub.add_parser("cli").add_argument("--rounds", type=int, default=3)
+    cli = sub.add_parser("cli")
+    cli.add_argument("--rounds", type=int, default=3)
+    cli.add_argument("--chunks", type=int, default=0, help="a home of this many chunks (0: the demo KB)")
     args = parser.parse_args()
     if args.what == "bm25":
         bm25_bench(args.chunks)
     else:
-        cli_bench(args.rounds)
+        cli_bench(args.rounds, args.chunks)
 
 
 if __name__ == "__main__":
