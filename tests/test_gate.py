@@ -48,3 +48,19 @@ def test_the_bootstrap_is_the_same_on_every_run():
     active, candidate = [0.1, 0.5, 0.9, 0.2] * 6, [0.3, 0.4, 1.0, 0.2] * 6
 
     assert paired_bootstrap(active, candidate) == paired_bootstrap(active, candidate)
+
+
+def test_four_wordings_of_one_question_are_one_draw_not_four():
+    # Three questions, each asked four ways: one improved a lot, two stayed. Counted as
+    # twelve independent questions the gain looks sure; as three, it could be luck.
+    active = [0.5] * 12
+    candidate = [1.0] * 4 + [0.5] * 8
+    wordings = [f"q{n // 4}" for n in range(12)]
+
+    as_twelve = paired_bootstrap(active, candidate)
+    as_three = paired_bootstrap(active, candidate, clusters=wordings)
+
+    assert as_twelve.gain == as_three.gain
+    assert as_twelve.low > 0
+    assert as_three.low <= 0
+    assert (as_twelve.groups, as_three.groups) == (12, 3)

@@ -14,8 +14,8 @@ each weight costs a fraction of the corpus; the chosen model is then measured on
 whole corpus.
 
 A mean gain is not enough: the candidate and the active model are compared question
-by question on the same held-out slice, and a paired bootstrap gives a lower
-confidence bound of the gain (`paired_bootstrap`); a gain that could be noise is
+by question on the same held-out slice, and a paired bootstrap (rewordings of one
+question drawn together) gives a lower confidence bound of the gain (`paired_bootstrap`); a gain that could be noise is
 rejected, and a slice smaller than `min_questions` is not judged at all.
 
 Tip:
@@ -58,11 +58,13 @@ class Evidence:
     better: int
     """Questions the candidate ranks better."""
     worse: int
+    groups: int = 0
+    """Independent draws: questions, rewordings of one counted once."""
 
     def as_dict(self) -> dict[str, float | int]:
         return {"gain": self.gain, "low": self.low, "high": self.high,
-                "questions": self.questions, "better": self.better, "worse": self.worse,
-                "confidence": CONFIDENCE}
+                "questions": self.questions, "groups": self.groups, "better": self.better,
+                "worse": self.worse, "confidence": CONFIDENCE}
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
 
 
 def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
-                     confidence: float = 0.95, samples: int = 2000, seed: int = 15) -> Evidence:
+                     clusters: Sequence[str] | None = None, confidence: float = 0.95,
+                     samples: int = 2000, seed: int = 15) -> Evidence:
     """How sure we are that `candidate` beats `active` on these questions.
 
     Both lists hold one score per question, in the same order (a paired comparison:
@@ -116,6 +119,10 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
     are resampled with replacement `samples` times; `low` is the one-sided lower
     confidence bound of the mean gain at `confidence` (the 5th percentile of the
     resampled means at 0.95). A `low` above zero says the gain is unlikely to be noise.
+
+    With `clusters` (one key per question), questions that share a key are resampled
+    together: one question asked in four wordings is one draw, not four that rise and
+    fall as one, which would make the bound look four times as sure as it is.
 
     Example:
         >>> paired_bootstrap([0.5, 0.2, 1.0], [1.0, 0.5, 1.0]).gain
@@ -126,11 +133,20 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
     diffs = np.asarray(candidate, dtype=np.float64) - np.asarray(active, dtype=np.float64)
     if not len(diffs):
         return Evidence(0.0, 0.0, 0.0, 0, 0, 0)
+    if clusters is not None and len(clusters) != len(diffs):
+        raise ValueError("one cluster key per question")
+    keys = list(clusters) if clusters is not None else list(range(len(diffs)))
+    index = {key: n for n, key in enumerate(dict.fromkeys(keys))}
+    members = np.asarray([index[key] for key in keys])
+    sums = np.bincount(members, weights=diffs, minlength=len(index))
+    sizes = np.bincount(members, minlength=len(index)).astype(np.float64)
     rng = np.random.default_rng(seed)
-    means = diffs[rng.integers(0, len(diffs), size=(samples, len(diffs)))].mean(axis=1)
+    drawn = rng.integers(0, len(index), size=(samples, len(index)))
+    means = sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1)
     low, high = np.quantile(means, [1.0 - confidence, confidence])
     return Evidence(round(float(diffs.mean()), 4), round(float(low), 4), round(float(high), 4),
-                    len(diffs), int((diffs > 1e-9).sum()), int((diffs < -1e-9).sum()))
+                    len(diffs), int((diffs > 1e-9).sum()), int((diffs < -1e-9).sum()),
+                    len(index))
 
 
 def judge(active: RankingScores | None, candidate: RankingScores | None, *, margin: float,

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -156,6 +156,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                      [set(q.relevant) for q in queries])
 
     served_parts = [held(active, served.vocabulary, served.memory)]
+    # Every judged question in order, with its pages: their rewordings' groups are the
+    # bootstrap's draws (four wordings of one question rise and fall together).
+    judged = [(normalise_question(q.query), q.relevant) for q in queries]
     parts: dict[tuple[str, bool], list[_Part]] = {}
     memory_of: dict[tuple[str, bool], FeedbackMemory | None] = {}
     for model, with_vocabulary in itertools.product(sides, (False, True)):
@@ -180,6 +183,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                              [set(q.relevant) for q in asked])
 
             served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
+            judged += [(q.key, frozenset(q.positives)) for q in inside]
             crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
                        for flag, expand in ((False, Vocabulary()), (True, learnt))}
             for (_, with_vocabulary), found in parts.items():
@@ -207,7 +211,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights)
     ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
     choice = LeverChoice(setting, profile, today, chosen,
-                         paired_bootstrap(today.per_question, chosen.per_question),
+                         paired_bootstrap(today.per_question, chosen.per_question,
+                                          clusters=_clusters(judged)),
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
                          contributions=_contributions(setting, results),
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
@@ -223,6 +228,12 @@ class _Part:
 
     lists: list[list[list[str]]]
     relevant: list[set[str]]
+
+
+def _clusters(judged: Sequence[tuple[str, Collection[str]]]) -> list[str]:
+    """Each judged question's rewordings' group (`rewording_groups`), in order."""
+    groups = rewording_groups({key: relevant for key, relevant in judged})
+    return [groups[key] for key, _ in judged]
 
 
 def _fold(group: str, folds: int) -> int:
