@@ -15,8 +15,9 @@ whole corpus.
 
 A mean gain is not enough: the candidate and the active model are compared question
 by question on the same held-out slice, and a paired bootstrap (rewordings of one
-question drawn together) gives a lower confidence bound of the gain (`paired_bootstrap`); a gain that could be noise is
-rejected, and a slice smaller than `min_questions` is not judged at all.
+question drawn together) gives a lower confidence bound of the gain
+(`paired_bootstrap`); a gain that could be noise is rejected, and a slice smaller than
+`min_questions` is not judged at all.
 
 Tip:
     20 held-out questions (about 100 rated ones) are the least the gate judges on; with
