@@ -9,10 +9,8 @@ own row. So load raises the batch size instead of the queue length.
 The batch runs on one of the callers' own threads (see `MicroBatcher`).
 
 A question that arrives while the batcher is idle goes at once (no window: a lone
-question pays nothing), and so does one asked right after another when nobody else is
-asking (questions one after another never meet). While it is busy with questions that
-do meet (more than one waiting, or the last batch held several), the leading caller
-waits up to `window_s` after the oldest waiting item for more to join. Only the batch function runs in the
+question pays nothing). While it is busy, the leading caller waits up to `window_s`
+after the oldest waiting item for more to join. Only the batch function runs in the
 batch: the database and Chroma work of each question stay outside it, on the
 question's own thread.
 
@@ -47,7 +45,7 @@ WINDOW_S = 0.003
 MAX_BATCH = 16
 """Items per batch at most (short questions: a batch of 16 costs about 2 of 1 on 2 cores)."""
 BUSY_S = 0.05
-"""The batcher counts as busy for this long after a batch finished (with several in it)."""
+"""The batcher counts as busy for this long after a batch finished."""
 
 
 @dataclass
@@ -87,7 +85,6 @@ class MicroBatcher(Generic[T, R]):
         self._changed = threading.Condition()
         self._leading = False
         self._last_finished = float("-inf")
-        self._last_size = 0
 
     @property
     def waiting(self) -> int:
@@ -120,8 +117,7 @@ class MicroBatcher(Generic[T, R]):
 
     def _next_batch(self) -> list[_Waiting[T, R]]:
         with self._changed:
-            contended = len(self._pending) > 1 or self._last_size > 1
-            if contended and time.monotonic() - self._last_finished < BUSY_S:
+            if time.monotonic() - self._last_finished < BUSY_S:
                 deadline = self._pending[0].arrived + self.window_s
                 while len(self._pending) < self.max_batch:
                     left = deadline - time.monotonic()
@@ -151,7 +147,6 @@ class MicroBatcher(Generic[T, R]):
                 for waiting in batch:
                     waiting.done = True
                 self._last_finished = time.monotonic()
-                self._last_size = len(batch)
                 self._changed.notify_all()
 
     def _run_alone(self, waiting: _Waiting[T, R]) -> None:

@@ -105,22 +105,6 @@ def test_a_batch_is_never_larger_than_max_batch() -> None:
     assert seen[0] == 1 and max(seen) == 4 and sum(seen) == 10
 
 
-def test_questions_asked_one_after_another_do_not_wait_for_company() -> None:
-    # A window long enough to notice: a caller that waited it would take a minute.
-    batcher: MicroBatcher[int, int] = MicroBatcher(lambda items: [i * 2 for i in items], window_s=60)
-    done = threading.Event()
-
-    def one_after_another() -> None:
-        for n in range(5):
-            assert batcher.submit(n) == n * 2
-        done.set()
-
-    threading.Thread(target=one_after_another, daemon=True).start()
-
-    assert done.wait(20), "a lone question waited the window"
-    assert batcher.batch_sizes == [1] * 5
-
-
 def test_a_batch_function_that_loses_a_result_is_an_error_for_its_callers() -> None:
     batcher: MicroBatcher[str, str] = MicroBatcher(lambda items: [])
     with pytest.raises(RuntimeError, match="0 results for 1 items"):
