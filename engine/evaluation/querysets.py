@@ -77,9 +77,9 @@ def rewording_groups(chosen: Mapping[str, Collection[str]]) -> dict[str, str]:
     """Each normalised question → the first (in sort order) of its rewordings.
 
     Questions that share a chosen document and most of their words (more than
-    `REWORDING_OVERLAP` of the shorter one's, stop words and `QUESTION_WORDS` aside: "anyone
-    know" is how people ask) are rewordings of one
-    question ("who owns the tollbooth" and "deploying the tollbooth" are not).
+    `REWORDING_OVERLAP` of the shorter one's, leaving aside stop words, `QUESTION_WORDS`
+    ("anyone know" is how people ask) and a plural -s) are rewordings of one question
+    ("who owns the tollbooth" and "deploying the tollbooth" are not).
     """
     keys = sorted(chosen)
     words = {key: {_stem(word) for word in tokenize(key) if word not in QUESTION_WORDS} for key in keys}
