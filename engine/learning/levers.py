@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -149,16 +149,15 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     bm25 = Bm25.over(corpus.chunks)
     sides = {side.name: side for side in (active, candidate) if side is not None}
     memories = [q for q in remembered if q.source == "rating" and q.positives]
-    groups = rewording_groups({q.key: q.positives for q in memories})
+    # Rewordings' groups: the folds, and the bootstrap's draws (four wordings of one
+    # question rise and fall together).
+    groups = rewording_groups({**{normalise_question(q.query): q.relevant for q in queries},
+                               **{q.key: q.positives for q in memories}})
 
     def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> _Part:
-        return _Part(question_lists(corpus, queries, side, expand, memory, bm25),
-                     [set(q.relevant) for q in queries])
+        return _Part.of(queries, question_lists(corpus, queries, side, expand, memory, bm25))
 
     served_parts = [held(active, served.vocabulary, served.memory)]
-    # Every judged question in order, with its pages: their rewordings' groups are the
-    # bootstrap's draws (four wordings of one question rise and fall together).
-    judged = [(normalise_question(q.query), q.relevant) for q in queries]
     parts: dict[tuple[str, bool], list[_Part]] = {}
     memory_of: dict[tuple[str, bool], FeedbackMemory | None] = {}
     for model, with_vocabulary in itertools.product(sides, (False, True)):
@@ -179,11 +178,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             learnt = learn([q for q in remembered if q.key not in keys or q.source != "rating"])
 
             def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> _Part:
-                return _Part(question_lists(corpus, asked, active, expand, memory, bm25),
-                             [set(q.relevant) for q in asked])
+                return _Part.of(asked, question_lists(corpus, asked, active, expand, memory, bm25))
 
             served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
-            judged += [(q.key, frozenset(q.positives)) for q in inside]
             crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
                        for flag, expand in ((False, Vocabulary()), (True, learnt))}
             for (_, with_vocabulary), found in parts.items():
@@ -212,7 +209,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
     choice = LeverChoice(setting, profile, today, chosen,
                          paired_bootstrap(today.per_question, chosen.per_question,
-                                          clusters=_clusters(judged)),
+                                          clusters=[groups[key] for part in served_parts
+                                                    for key in part.keys]),
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
                          contributions=_contributions(setting, results),
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
@@ -224,16 +222,17 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
 
 @dataclass(frozen=True)
 class _Part:
-    """Some questions' ranked lists (dense, BM25, memory) and their relevant documents."""
+    """Some questions' ranked lists (dense, BM25, memory), their relevant documents and
+    their normalised texts."""
 
     lists: list[list[list[str]]]
     relevant: list[set[str]]
+    keys: list[str]
 
-
-def _clusters(judged: Sequence[tuple[str, Collection[str]]]) -> list[str]:
-    """Each judged question's rewordings' group (`rewording_groups`), in order."""
-    groups = rewording_groups({key: relevant for key, relevant in judged})
-    return [groups[key] for key, _ in judged]
+    @classmethod
+    def of(cls, queries: QuerySet, lists: list[list[list[str]]]) -> _Part:
+        return cls(lists, [set(q.relevant) for q in queries],
+                   [normalise_question(q.query) for q in queries])
 
 
 def _fold(group: str, folds: int) -> int:
@@ -268,7 +267,7 @@ def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
     """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
     found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
     weights = profile.weights
-    return _measure([_Part(found, [set(q.relevant) for q in queries])],
+    return _measure([_Part.of(queries, found)],
                     [weights.get("dense", 1.0), weights.get("bm25", 1.0), weights.get("memory", 0.0)])
 
 

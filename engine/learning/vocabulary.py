@@ -135,11 +135,12 @@ def _mismatched_terms(rated: list[Wording], corpus: LearningCorpus, max_df_share
                 members[tokens[start:start + n]].add(index)
     found: list[tuple[tuple[str, ...], set[int]]] = []
     for term, questions in sorted(members.items(), key=lambda item: (-len(item[0]), item[0])):
-        if _evidence(rated, questions) < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
+        evidence = _evidence(rated, questions)
+        if evidence < min_evidence or term in refused or set(term) <= QUESTION_WORDS:
             continue
         if term[0] in QUESTION_WORDS or term[-1] in QUESTION_WORDS:
             continue  # "does tollbooth do" is "tollbooth" asked
-        if _evidence(rated, questions) > max(5, MAX_QUESTION_SHARE * asked):
+        if evidence > max(5, MAX_QUESTION_SHARE * asked):
             continue
         if corpus.df(term) > limit or not _names_something(term, members, rated, corpus, limit, min_evidence):
             continue
@@ -169,8 +170,7 @@ def _names_something(term: tuple[str, ...], members: Mapping[tuple[str, ...], se
         return True
     if not core or len(term) - len(core) > 1 or corpus.df(core) > limit or core not in members:
         return False
-    pairs = [other for other in members if len(other) == len(term) and _inside(core, other)
-             and (other[1:] == core or other[:-1] == core)
+    pairs = [other for other in members if core in (other[1:], other[:-1]) and len(other) == len(term)
              and _evidence(rated, members[other]) >= min_evidence]
     covered = {rated[i].group for other in pairs for i in members[other]}
     return len(pairs) >= 2 and len(covered) >= 0.8 * _evidence(rated, members[core])
