@@ -45,7 +45,7 @@ def describe(report: CycleReport) -> str:
                      f"steps on {training.get('rows')} rows"
                      + (f" ({training['epochs']:g} epochs)" if training.get("epochs") else "")
                      + (f", blended with the base at {alpha:g}" if alpha is not None else ""))
-    from engine.learning.levers import describe_levers
+    from engine.learning.report import describe_levers
 
     lines += describe_levers(report.levers, report.learnt if decision == "promoted" else [])
     table = metrics_table(report)

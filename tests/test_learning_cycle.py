@@ -103,6 +103,9 @@ def test_argot_train_promotes_switches_the_running_bot_and_rollback_restores(lea
     assert report["decision"] == "promoted", report["reason"]
     assert report["candidate_version"] == report["active_version"] == "ft0001"
     assert report["pairs"] > 0 and report["hard_negatives"] > 0
+    # trained in two cross-fitted halves, and judged on every rated question
+    assert report["training"]["halves"] == 2
+    assert report["levers"]["cross_fitted"] == report["levers"]["cross_checked"] > 0
     assert set(report["metrics"]) == {"active", "candidate"}
     assert report["metrics"]["active"]["queries"] >= 3
     assert set(report["phases"]) == {"collect", "mining", "training", "evaluation", "gate",

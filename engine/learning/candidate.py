@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,9 @@ class Trained:
     """`engine.learning.vocabulary.Vocabulary`: the glossary learnt this cycle."""
     learn: Any = None
     """Learns a vocabulary from some of the training questions (the levers' cross-check)."""
+    halves: list[tuple[frozenset[str], Any]] = field(default_factory=list)
+    """Cross-fitting (`engine.learning.crossfit`): each half's model (blended as the
+    candidate is) with the rated questions it never saw."""
 
 
 @dataclass(frozen=True)
@@ -65,23 +68,37 @@ class Evaluated:
 def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
           rejected: set[str], config: LearningConfig, report: CycleReport,
           progress: Progress) -> Trained:
-    """Fine-tune from `base_model`, blend with it at the best weight, save the result in
-    the pending folder, and learn this cycle's vocabulary."""
+    """Fine-tune from `base_model` (in two cross-fitted halves, averaged, when there are
+    enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
+    save the result in the pending folder, and learn this cycle's vocabulary."""
+    from engine.learning.crossfit import halves_of, soup, train_halves
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
     prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
+    halves = halves_of(collected.training_questions) if config.cross_fit else {}
     with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
-        result = fine_tune(base_model, mined.examples, config.training, work_dir=Path(scratch),
-                           progress=progress, **prompts)
-    report.training = {"loss_function": config.training.loss, "steps": result.steps,
-                       "rows": result.rows, "loss": result.loss, "epochs": result.epochs,
-                       "stopped_early": result.stopped_early, "seconds": round(result.seconds, 2)}
+        if halves:
+            trained_halves = train_halves(base_model, mined.examples, halves, config.training,
+                                          work_dir=Path(scratch), progress=progress, **prompts)
+            results = [half.result for half in trained_halves]
+        else:
+            trained_halves = []
+            results = [fine_tune(base_model, mined.examples, config.training,
+                                 work_dir=Path(scratch), progress=progress, **prompts)]
+    tuned = soup([r.model for r in results]) if len(results) > 1 else results[0].model
+    report.training = {"loss_function": config.training.loss,
+                       "steps": sum(r.steps for r in results), "rows": max(r.rows for r in results),
+                       "loss": _mean([r.loss for r in results]),
+                       "epochs": max(r.epochs for r in results),
+                       "stopped_early": any(r.stopped_early for r in results),
+                       "seconds": round(sum(r.seconds for r in results), 2),
+                       "halves": len(trained_halves)}
     blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
     base_state = base_state_dict(base_model) if blending else {}
 
     def model_at(alpha: float) -> TextEmbedder:
-        return in_memory_embedder(blend(result.model, base_state, alpha),
+        return in_memory_embedder(blend(tuned, base_state, alpha),
                                   f"{pending.name}-a{alpha}", **prompts)
 
     progress(f"  choosing the blend with the base model among {list(config.alphas)}")
@@ -89,7 +106,7 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
                                  collected.judging, config.pool_depth)
     report.alpha = alpha
     report.alpha_scores = {str(a): round(s, 4) for a, s in scores.items()}
-    model = blend(result.model, base_state, alpha)
+    model = blend(tuned, base_state, alpha)
     # The prompts travel with the model: a version folder named ft0003 gives no hint
     # that its base wanted "query: " in front of questions.
     model.prompts.update({k: v for k, v in (("query", prompts["query_prompt"]),
@@ -97,8 +114,14 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     save(model, pending.folder)
     vocabulary = learn_vocabulary(collected, rejected)
     progress(f"  {len(vocabulary)} glossary entries learnt or defined")
+    judges = [(half.unseen, blend(half.result.model, base_state, alpha)) for half in trained_halves]
     return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary,
-                   lambda questions: learn_vocabulary(collected, rejected, questions))
+                   lambda questions: learn_vocabulary(collected, rejected, questions), judges)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def learn_vocabulary(collected: Collected, rejected: set[str], questions: Any = None) -> Any:
@@ -115,7 +138,7 @@ def learn_vocabulary(collected: Collected, rejected: set[str], questions: Any = 
 
 
 def evaluate(collected: Collected, trained: Trained, pending: Pending, served: Any,
-             report: CycleReport, progress: Progress) -> Evaluated:
+             report: CycleReport, progress: Progress, pool_depth: int = 20) -> Evaluated:
     """Embed the corpus with the candidate, choose the model, vocabulary, memory and
     fusion on the judging questions, and measure both sides as they would answer.
     `served` is what the active version answers with besides its model."""
@@ -131,8 +154,10 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     queries = collected.judging
     progress("  choosing the model, vocabulary, memory and fusion on "
              f"{len(queries)} {'held-out' if collected.held_out else 'gold'} questions")
+    judges = half_sides(collected, trained, pool_depth)
     choice = choose_levers(corpus, queries, active, candidate, trained.vocabulary,
-                           collected.training_questions, served, learn=trained.learn)
+                           collected.training_questions, served, learn=trained.learn,
+                           halves=judges)
     report.levers = choice.as_report()
     if choice.setting.model == "active":
         # The fine-tuned weights did not earn their place: the new version answers with
@@ -152,6 +177,30 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
             "candidate": measure_profile(corpus, collected.gold, chosen,
                                          choice.profile).scores.as_dict()}
     return Evaluated(embedder, vectors, choice)
+
+
+def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[tuple[frozenset[str], Any]]:
+    """Each cross-fitted half's model as the levers see it, over a pool: the documents the
+    active model ranks in its top `pool_depth` for the half's questions (as asked and as
+    the vocabulary expands them), plus their rated ones."""
+    from engine.evaluation.corpus import EvalCorpus, ExactVectors
+    from engine.evaluation.vectors import embed_texts
+    from engine.learning.levers import ModelSide
+    from engine.learning.training import in_memory_embedder
+
+    corpus, active = collected.corpus.corpus, collected.embedder
+    sides = []
+    for n, (unseen, model) in enumerate(trained.halves):
+        asked = [q for q in collected.training_questions if q.key in unseen]
+        texts = sorted({t for q in asked for t in (q.text, trained.vocabulary.expand_text(q.text))})
+        top = ExactVectors(corpus, collected.corpus.vectors).rank_vectors(
+            active.embed_batch(texts, "query"), pool_depth) if texts else []
+        pool_ids = {doc for ranking in top for doc in ranking} | {d for q in asked for d in q.positives}
+        pool = EvalCorpus.from_chunks(c for c in corpus.chunks if c.doc_id in pool_ids)
+        embedder = in_memory_embedder(model, f"half-{n + 1}", query_prompt=active.query_prompt,
+                                      document_prompt=active.document_prompt)
+        sides.append((unseen, ModelSide("candidate", embedder, embed_texts(embedder, pool.texts), pool)))
+    return sides
 
 
 def gate(evaluated: Evaluated, config: LearningConfig, report: CycleReport,

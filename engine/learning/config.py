@@ -36,6 +36,8 @@ class LearningConfig:
         range_min / range_max / relative_margin: where hard negatives are mined (ranks
             and how close to the positive they may score).
         training: how the candidate is trained (ARGOT_TRAIN_*).
+        cross_fit: train the candidate in two halves, so that every rated question judges
+            it (`engine.learning.crossfit`); off, one model and the held-out slice alone.
         picture: draw the before/after embedding map.
     """
 
@@ -52,4 +54,5 @@ class LearningConfig:
     range_max: int = 30
     relative_margin: float = 0.05
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    cross_fit: bool = True
     picture: bool = True

@@ -158,7 +158,8 @@ class LearningCycle:
         with self._phase("evaluation"):
             path = collected.active.path
             served = LearnedProfile.load(Path(path) if path else None, rejected)
-            evaluated = candidate.evaluate(collected, trained, pending, served, report, say)
+            evaluated = candidate.evaluate(collected, trained, pending, served, report, say,
+                                           config.pool_depth)
             self.checkpoint("evaluation")
         with self._phase("gate"):
             verdict = candidate.gate(evaluated, config, report, say)

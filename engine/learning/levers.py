@@ -32,8 +32,9 @@ from engine.embedders import TextEmbedder
 from engine.evaluation.corpus import EvalCorpus, ExactVectors
 from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
+from engine.learning.crossfit import fold_of
 from engine.learning.gate import Evidence, paired_bootstrap
-from engine.learning.trainingdata import RatedQuestion, stable_fraction
+from engine.learning.trainingdata import RatedQuestion
 from engine.search.fusion import FUSION_DEPTH, fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory, MemoryRanker, chunk_lookup
@@ -56,6 +57,8 @@ class ModelSide:
     """"active" or "candidate"."""
     embedder: TextEmbedder
     vectors: np.ndarray
+    corpus: EvalCorpus | None = None
+    """The chunks `vectors` are of, when not every chunk (a cross-fitted half's pool)."""
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,15 @@ class LeverChoice:
     held_out: int = 0
     cross_checked: int = 0
     """Training questions answered with what the other folds taught (see `choose_levers`)."""
+    cross_fitted: int = 0
+    """Of those, the ones the candidate answered with a model that never saw them."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
                 "contributions": self.contributions, "evidence": self.evidence.as_dict(),
                 "tried": self.tried, "by_model": self.by_model, "held_out": self.held_out,
-                "cross_checked": self.cross_checked, "vocabulary": len(self.profile.vocabulary),
+                "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
+                "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
 
@@ -125,6 +131,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                   candidate: ModelSide | None, vocabulary: Vocabulary,
                   remembered: Sequence[RatedQuestion], served: LearnedProfile, *,
                   learn: Callable[[list[RatedQuestion]], Vocabulary] | None = None,
+                  halves: Sequence[tuple[frozenset[str], ModelSide]] = (),
                   folds: int = FOLDS, memory_threshold: float = DEFAULT_THRESHOLD) -> LeverChoice:
     """The best setting of the levers, and how it compares with today, question by question.
 
@@ -135,7 +142,10 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     a rated one may), and each one is answered with the vocabulary and memory learnt from
     the other folds only, by the active model (the candidate model trained on it, so it
     could only flatter itself there). The vocabulary and memory levers are thus judged on
-    every rated question, and the model lever on the held-out slice.
+    every rated question, and the model lever on the held-out slice; with `halves`
+    (`engine.learning.crossfit`), the candidate answers each cross-checked question with
+    the half's model that never saw it, so the model lever is judged on every rated
+    question too.
 
     Args:
         corpus: every indexed chunk.
@@ -145,6 +155,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         remembered: the training questions (the memory, and the folds).
         served: the active version's own profile (what answers today).
         learn: learns a vocabulary from some training questions (None: held-out only).
+        halves: (rated questions it never saw, its model) for each cross-fitted half.
     """
     bm25 = Bm25.over(corpus.chunks)
     sides = {side.name: side for side in (active, candidate) if side is not None}
@@ -164,12 +175,12 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         expand = vocabulary if with_vocabulary else Vocabulary()
         memory_of[(model, with_vocabulary)] = _memory(sides[model], expand, memories, memory_threshold)
         parts[(model, with_vocabulary)] = [held(sides[model], expand, memory_of[(model, with_vocabulary)])]
-    checked = 0
+    checked = cross_fitted = 0
     if learn is not None:
         known = set(corpus.doc_ids)
         for fold in range(folds):
             inside = [q for q in memories
-                      if _fold(groups[q.key], folds) == fold and set(q.positives) & known]
+                      if fold_of(groups[q.key], folds) == fold and set(q.positives) & known]
             if not inside:
                 continue
             asked = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known)) for q in inside])
@@ -183,9 +194,13 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
             crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
                        for flag, expand in ((False, Vocabulary()), (True, learnt))}
-            for (_, with_vocabulary), found in parts.items():
-                found.append(crossed[with_vocabulary])
+            fitted = {flag: _by_halves(corpus, asked, [q.key for q in inside], halves, active,
+                                       expand, others, memory_threshold, bm25)
+                      for flag, expand in ((False, Vocabulary()), (True, learnt))} if halves else crossed
+            for (model, with_vocabulary), found in parts.items():
+                found.append((crossed if model == "active" else fitted)[with_vocabulary])
             checked += len(inside)
+            cross_fitted += sum(1 for q in inside if any(q.key in unseen for unseen, _ in halves))
     today = _measure(served_parts, [served.weights.get("dense", 1.0), served.weights.get("bm25", 1.0),
                                     served.weights.get("memory", 0.0)])
     results: dict[Setting, Measured] = {}
@@ -215,7 +230,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          contributions=_contributions(setting, results),
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
-                         held_out=len(queries), cross_checked=checked)
+                         held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted)
     profile.levers = choice.as_report()
     return choice
 
@@ -235,9 +250,21 @@ class _Part:
                    [normalise_question(q.query) for q in queries])
 
 
-def _fold(group: str, folds: int) -> int:
-    """The fold of a rewordings' group: a question asked four ways must not vouch for itself."""
-    return min(folds - 1, int(stable_fraction("fold", group) * folds))
+def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
+               halves: Sequence[tuple[frozenset[str], ModelSide]], fallback: ModelSide,
+               expand: Vocabulary, others: Sequence[RatedQuestion], threshold: float,
+               bm25: Bm25) -> _Part:
+    """`asked` answered question by question by the half's model that never saw it (by
+    `fallback` where none), each with the memory of `others` embedded by that model."""
+    owners = [next((side for unseen, side in halves if key in unseen), fallback) for key in keys]
+    lists: list[list[list[str]]] = [[] for _ in keys]
+    for side in {id(owner): owner for owner in owners}.values():
+        rows = [i for i, owner in enumerate(owners) if owner is side]
+        some = QuerySet([asked.queries[i] for i in rows])
+        found = question_lists(corpus, some, side, expand, _memory(side, expand, others, threshold), bm25)
+        for i, ranked in zip(rows, found, strict=True):
+            lists[i] = ranked
+    return _Part.of(asked, lists)
 
 
 def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
@@ -278,7 +305,8 @@ def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocab
     bm25 = bm25 or Bm25.over(corpus.chunks)
     rankers = [Weighted("memory", MemoryRanker(memory, chunk_lookup(bm25.chunks)), 1.0)] \
         if memory is not None and len(memory) else []
-    searcher = Searcher(ExactVectors(corpus, side.vectors), bm25, side.embedder, "hybrid",
+    vectors = ExactVectors(corpus if side.corpus is None else side.corpus, side.vectors)
+    searcher = Searcher(vectors, bm25, side.embedder, "hybrid",
                         expansions=[vocabulary.expand] if vocabulary else [], rankers=rankers)
     found = []
     for text in queries.texts:
@@ -313,30 +341,3 @@ def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]
     if not weighted:
         return []
     return [item.chunk.doc_id for item in fuse(weighted, K)]
-
-
-LEVER_NAMES = {"model": "fine-tuned model", "vocabulary": "learnt vocabulary",
-               "memory": "feedback memory", "fusion": "fusion weights"}
-
-
-def describe_levers(levers: dict[str, Any], learnt: Sequence[str], shown: int = 5) -> list[str]:
-    """The report's lines about what was learnt and which lever moved the metrics.
-
-    Example:
-        >>> describe_levers(report.levers, report.learnt)
-        ['Learnt: tollbooth → api gateway (7 questions); sparkles → feature flags (3 questions)',
-         'What moved it (held-out nDCG@10): learnt vocabulary +0.121, fine-tuned model +0.034']
-    """
-    lines: list[str] = []
-    if learnt:
-        more = f"; and {len(learnt) - shown} more (`argot glossary`)" if len(learnt) > shown else ""
-        lines.append("Learnt: " + "; ".join(learnt[:shown]) + more)
-    moved = [(LEVER_NAMES.get(name, name), gain)
-             for name, gain in sorted((levers.get("contributions") or {}).items(),
-                                      key=lambda item: -item[1]) if gain > 0]
-    if moved:
-        lines.append("What moved it (held-out nDCG@10): "
-                     + ", ".join(f"{name} {gain:+.3f}" for name, gain in moved))
-    if levers.get("described"):
-        lines.append(f"Answers with: {levers['described']}")
-    return lines

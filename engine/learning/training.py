@@ -80,7 +80,7 @@ class TrainingConfig:
     warmup_ratio: float = 0.1
     max_seq_length: int = 128
     max_steps: int = -1
-    num_negatives: int = 3
+    num_negatives: int = 1
     seed: int = 12
 
 

@@ -1,0 +1,101 @@
+"""Judging the fine-tuned model on every rated question: cross-fitting.
+
+The held-out slice is one rated question's group in five: after three rounds of the
+jargon benchmark, 46 questions in 12 groups. That is too few to tell a better model
+from luck: a model that lifts 55 new slang questions by +0.133 nDCG@10 (dense) fell by
+0.06 on those 12 groups (docs/benchmarks.md, "Cross-fitting the model").
+
+So the candidate is trained in two halves. The rated training questions are split in two
+by their rewordings' group (one question asked four ways stays in one half), one model
+learns from each half's complement (with every FAQ and glossary pair), and each half's
+questions are answered by the model that never saw them: every rated question judges
+the model lever, not only the held-out slice. The candidate that answers is the two
+models' average (a "model soup": the weights of two fine-tunes of one base, averaged),
+so cross-fitting costs no more training than one model: each half trains for half the
+steps within half the time budget.
+
+Each half's model answers its questions over a pool (the active model's top documents
+for them, plus their rated ones), so judging it costs a few hundred chunk embeddings,
+not the whole corpus.
+
+Example:
+    >>> halves = train_halves(base, mined.examples, halves_of(questions), config, work_dir=tmp)
+    >>> candidate = soup([half.result.model for half in halves])
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from engine.evaluation.querysets import normalise_question, rewording_groups
+from engine.learning import training
+from engine.learning.mining import TrainingExample
+from engine.learning.training import TrainingConfig, TrainingResult
+from engine.learning.trainingdata import RatedQuestion, stable_fraction
+
+HALVES = 2
+MIN_HALF = 8
+"""Rated questions each half needs before the candidate is trained in halves."""
+
+
+def fold_of(group: str, folds: int, salt: str = "fold") -> int:
+    """The fold of a rewordings' group: a question asked four ways must not vouch for itself."""
+    return min(folds - 1, int(stable_fraction(salt, group) * folds))
+
+
+def halves_of(questions: Sequence[RatedQuestion]) -> dict[str, int]:
+    """Rated question key → its half (0 or 1), by rewordings' group; empty when a half
+    would hold fewer than `MIN_HALF` questions (then one model is trained, as before)."""
+    rated = {q.key: q.positives for q in questions if q.source == "rating" and q.positives}
+    groups = rewording_groups(rated)
+    half = {key: fold_of(groups[key], HALVES, "half") for key in rated}
+    sizes = [sum(1 for h in half.values() if h == n) for n in range(HALVES)]
+    return half if min(sizes) >= MIN_HALF else {}
+
+
+@dataclass(frozen=True)
+class Half:
+    """One half's model and the rated questions it never saw (the ones it judges)."""
+
+    result: TrainingResult
+    unseen: frozenset[str]
+    """Normalised texts of the rated questions left out of its training."""
+
+
+def train_halves(base: str, examples: Sequence[TrainingExample], halves: Mapping[str, int],
+                 config: TrainingConfig, *, work_dir: Path,
+                 progress: Callable[[str], None] | None = None, **prompts: str) -> list[Half]:
+    """One model per half, each trained on every example but its half's rated questions,
+    for half the steps and half the time budget."""
+    share = replace(config, min_steps=math.ceil(config.min_steps / HALVES),
+                    max_seconds=config.max_seconds / HALVES)
+    trained = []
+    for half in range(HALVES):
+        unseen = frozenset(key for key, h in halves.items() if h == half)
+        kept = [e for e in examples if normalise_question(e.anchor) not in unseen]
+        if progress is not None:
+            progress(f"  half {half + 1} of {HALVES}: {len(kept)} examples, "
+                     f"{len(unseen)} rated questions left out to judge it on")
+        result = training.fine_tune(base, kept, share, work_dir=work_dir / f"half{half}",
+                           progress=progress, **prompts)
+        trained.append(Half(result, unseen))
+    return trained
+
+
+def soup(models: Sequence[Any]) -> Any:
+    """A copy of the first model whose weights are the mean of all the models' (same
+    architecture, fine-tuned from one base)."""
+    import torch
+
+    merged = copy.deepcopy(models[0])
+    states = [m.state_dict() for m in models]
+    with torch.no_grad():
+        for name, tensor in merged.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(sum(state[name] for state in states) / len(states))
+    return merged

@@ -1,0 +1,41 @@
+"""Cross-fitting: the candidate is trained in two halves of the rated questions, each half
+judged by the model that never saw it, and the two models averaged into one."""
+
+from __future__ import annotations
+
+import torch
+
+from engine.learning.crossfit import MIN_HALF, halves_of, soup
+from engine.learning.trainingdata import RatedQuestion
+
+
+def rated(n: int) -> list[RatedQuestion]:
+    return [RatedQuestion(f"where does service {i} keep its logs", {f"wiki/service-{i}": 1.0})
+            for i in range(n)]
+
+
+def test_rated_questions_fall_into_two_halves_with_their_rewordings_and_without_pairs():
+    rewordings = [RatedQuestion("anyone know who owns the tollbooth?", {"wiki/gateway": 1.0}),
+                  RatedQuestion("quick question: who owns the tollbooth", {"wiki/gateway": 1.0})]
+    faq = [RatedQuestion("what is a gateway", {"wiki/gateway": 1.0}, source="faq")]
+
+    halves = halves_of(rated(40) + rewordings + faq)
+
+    assert set(halves.values()) == {0, 1}
+    assert len(halves) == 42  # the FAQ pair trains both halves; it judges neither
+    assert halves["anyone know who owns the tollbooth"] == halves["quick question: who owns the tollbooth"]
+    assert min(list(halves.values()).count(h) for h in (0, 1)) >= MIN_HALF
+
+
+def test_too_few_rated_questions_train_one_model():
+    assert halves_of(rated(MIN_HALF)) == {}
+
+
+def test_the_soup_is_the_mean_of_the_models_weights():
+    first, second = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+
+    merged = soup([first, second])
+
+    assert torch.allclose(merged.weight, (first.weight + second.weight) / 2)
+    assert torch.allclose(merged.bias, (first.bias + second.bias) / 2)
+    assert merged is not first and not torch.equal(first.weight, merged.weight)
