@@ -182,16 +182,21 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
 def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[tuple[frozenset[str], Any]]:
     """Each cross-fitted half's model as the levers see it, over a pool: the documents the
     active model ranks in its top `pool_depth` for the half's questions (as asked and as
-    the vocabulary expands them), plus their rated ones."""
+    the vocabulary expands them), plus their rated ones. At most `MAX_JUDGED` questions
+    of a half (a stable sample) are judged by it, which bounds the pool."""
     from engine.evaluation.corpus import EvalCorpus, ExactVectors
     from engine.evaluation.vectors import embed_texts
+    from engine.learning.crossfit import MAX_JUDGED
     from engine.learning.levers import ModelSide
     from engine.learning.training import in_memory_embedder
+    from engine.learning.trainingdata import stable_fraction
 
     corpus, active = collected.corpus.corpus, collected.embedder
     sides = []
     for n, (unseen, model) in enumerate(trained.halves):
-        asked = [q for q in collected.training_questions if q.key in unseen]
+        asked = sorted((q for q in collected.training_questions if q.key in unseen),
+                       key=lambda q: stable_fraction("judged", q.key))[:MAX_JUDGED]
+        unseen = frozenset(q.key for q in asked)
         texts = sorted({t for q in asked for t in (q.text, trained.vocabulary.expand_text(q.text))})
         top = ExactVectors(corpus, collected.corpus.vectors).rank_vectors(
             active.embed_batch(texts, "query"), pool_depth) if texts else []

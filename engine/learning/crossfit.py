@@ -15,8 +15,8 @@ so cross-fitting costs no more training than one model: each half trains for hal
 steps within half the time budget.
 
 Each half's model answers its questions over a pool (the active model's top documents
-for them, plus their rated ones), so judging it costs a few hundred chunk embeddings,
-not the whole corpus.
+for them, plus their rated ones; at most `MAX_JUDGED` questions a half), so judging it
+costs the pool's chunk embeddings, not the whole corpus's.
 
 Example:
     >>> halves = train_halves(base, mined.examples, halves_of(questions), config, work_dir=tmp)
@@ -41,6 +41,9 @@ from engine.learning.trainingdata import RatedQuestion, stable_fraction
 HALVES = 2
 MIN_HALF = 8
 """Rated questions each half needs before the candidate is trained in halves."""
+MAX_JUDGED = 200
+"""Rated questions of a half judged by its model at most (a stable sample): each brings
+its top documents into the pool the half's model embeds."""
 
 
 def fold_of(group: str, folds: int, salt: str = "fold") -> int:

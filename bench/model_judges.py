@@ -1,0 +1,108 @@
+"""How the cycle's judges read a fine-tuned model, against the benchmark's held-out questions.
+
+On a jargon-benchmark home after its rated rounds, this trains what a cycle trains from
+those ratings (one mined negative, 60 steps, no time budget) three ways: one model on
+every rated question, and the two cross-fitted halves (`engine.learning.crossfit`) with
+their average. Each is measured:
+- on the benchmark's held-out slang and plain questions (55 on the demo: questions never
+  rated, whose slang terms are each in two rated questions or more);
+- on the cycle's own held-out slice (rated questions held out by the product's split);
+- for a half, on the rated questions it never saw (what cross-fitting judges it on).
+
+`--salt` picks another split into halves ("half" is the product's), to see how much the
+cross-fitted reading depends on which questions fall together.
+
+    .venv/bin/python bench/model_judges.py --home bench/.cache/jargon/demo-run \\
+        --results bench/.cache/jargon/demo-s9.json [--salt half]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True, help="a benchmark home after its rounds")
+    parser.add_argument("--results", type=Path, required=True, help="its jargon_bench.py JSON")
+    parser.add_argument("--salt", default="half", help="the split into halves (the product's: half)")
+    args = parser.parse_args()
+    os.environ.update(ARGOT_HOME=str(args.home.resolve()), ARGOT_CLIP_MODEL="none", HF_HUB_OFFLINE="1")
+
+    from bot.services import Services
+    from bot.settings import Settings
+    from engine.evaluation.querysets import LabelledQuery, QuerySet, rewording_groups
+    from engine.evaluation.vectors import embed_texts
+    from engine.learning import crossfit
+    from engine.learning.collect import collect, mine_examples
+    from engine.learning.levers import ModelSide, measure_profile
+    from engine.learning.report import CycleReport
+    from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
+    from engine.search.profile import LearnedProfile
+    from engine.search.vocabulary import Vocabulary
+
+    services = Services(Settings.load())
+    bench = services.workbench()
+    config = replace(services.learning_config(), training=TrainingConfig(num_negatives=1, max_seconds=0))
+    report = CycleReport("skipped", "", "bench")
+    collected = collect(bench.feedback, bench.registry, bench.client, bench.embedder_for, config,
+                        report, force=True, progress=print)
+    corpus = collected.corpus.corpus
+    mined = mine_examples(collected, config, report, print)
+    held = json.loads(args.results.read_text())["corpora"][0]["held_out_questions"]
+    sets = {form: QuerySet([LabelledQuery(q[form], frozenset(q["relevant"])) for q in held])
+            for form in ("slang", "plain")}
+    sets["cycle held-out"] = collected.judging
+    profiles = {"hybrid": LearnedProfile(),
+                "dense": LearnedProfile(Vocabulary(), None, {"dense": 1.0, "bm25": 0.0})}
+    active = ModelSide("active", collected.embedder, collected.corpus.vectors)
+
+    def side(model: Any, name: str) -> ModelSide:
+        embedder = in_memory_embedder(model, name)
+        return ModelSide("candidate", embedder, embed_texts(embedder, corpus.texts))
+
+    def scores(model_side: ModelSide, queries: QuerySet) -> dict[str, float]:
+        return {mode: round(measure_profile(corpus, queries, model_side, profile).scores.mrr_at_10, 3)
+                for mode, profile in profiles.items()}
+
+    rows: dict[str, dict[str, Any]] = {"active (base)": {s: scores(active, q) for s, q in sets.items()}}
+    started = time.perf_counter()
+    whole = fine_tune(bench.base_model, mined.examples, config.training, work_dir=Path("/tmp/judges-work"))
+    whole_side = side(whole.model, "whole")
+    rows["one model, every rated question"] = {s: scores(whole_side, q) for s, q in sets.items()}
+    rows["one model, every rated question"]["steps"] = whole.steps
+    rated = {q.key: q.positives for q in collected.training_questions if q.source == "rating" and q.positives}
+    groups = rewording_groups(rated)
+    halves = {key: crossfit.fold_of(groups[key], crossfit.HALVES, args.salt) for key in rated}
+    trained = crossfit.train_halves(bench.base_model, mined.examples, halves, config.training,
+                                    work_dir=Path("/tmp/judges-work"))
+    known = set(corpus.doc_ids)
+    for n, half in enumerate(trained):
+        unseen = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known))
+                           for q in collected.training_questions
+                           if q.key in half.unseen and set(q.positives) & known])
+        half_side = side(half.result.model, f"half{n}")
+        row = {s: scores(half_side, q) for s, q in sets.items()}
+        row[f"its {len(unseen)} unseen rated questions"] = {"active": scores(active, unseen),
+                                                             "half": scores(half_side, unseen)}
+        row["steps"] = half.result.steps
+        rows[f"half {n + 1}"] = row
+    merged = crossfit.soup([half.result.model for half in trained])
+    rows["the halves' average (what the cycle serves)"] = {s: scores(side(merged, "soup"), q)
+                                                           for s, q in sets.items()}
+    out = {"command": " ".join(sys.argv), "salt": args.salt, "seconds": round(time.perf_counter() - started),
+           "held_out": len(held), "cycle_held_out": len(collected.judging), "rows": rows}
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
