@@ -27,6 +27,19 @@ def test_rated_questions_fall_into_two_halves_with_their_rewordings_and_without_
     assert min(list(halves.values()).count(h) for h in (0, 1)) >= MIN_HALF
 
 
+def test_different_questions_about_one_page_are_dealt_to_both_halves():
+    asks = ["who owns the {}", "deploying {} to production", "why is {} slow today",
+            "where are {} logs kept"]
+    names = ["tollbooth", "sparkles", "abacus", "matchmaker", "attic", "firehose"]
+    pages = {f"wiki/{name}": [ask.format(name) for ask in asks] for name in names}
+    questions = [RatedQuestion(text, {doc: 1.0}) for doc, texts in pages.items() for text in texts]
+
+    halves = halves_of(questions)
+
+    for texts in pages.values():
+        assert sorted(halves[t] for t in texts) == [0, 0, 1, 1]
+
+
 def test_too_few_rated_questions_train_one_model():
     assert halves_of(rated(MIN_HALF)) == {}
 

@@ -30,6 +30,15 @@ def test_a_clear_gain_on_many_questions_is_promoted_with_its_confidence_bound():
     assert "20 better, 0 worse" in verdict.reason
 
 
+def test_the_reason_says_what_the_judging_questions_are_made_of():
+    verdict = judge(scores(0.749, 285), scores(0.753, 285), margin=0.01, min_questions=20,
+                    made_of="46 held out, 239 cross-checked; the model cross-fitted on 239")
+
+    assert verdict.reason == ("held-out nDCG@10 0.749 → 0.753 (+0.004) on 285 questions (46 held "
+                              "out, 239 cross-checked; the model cross-fitted on 239): not better "
+                              "than the active model by the required +0.010")
+
+
 def test_a_mean_gain_that_rests_on_one_lucky_question_is_rejected_as_noise():
     # 24 questions: one jumps from 0 to 1, two get a little worse: the mean rises by 0.03.
     active = [0.5] * 21 + [0.0, 0.6, 0.6]

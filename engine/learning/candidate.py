@@ -225,10 +225,19 @@ def gate(evaluated: Evaluated, config: LearningConfig, report: CycleReport,
                     gold_candidate=scores(gold.get("candidate")),
                     gold_tolerance=config.gold_tolerance,
                     evidence=evaluated.choice.evidence if report.metrics.get("active") else None,
-                    min_questions=config.min_held_out)
+                    min_questions=config.min_held_out, made_of=_made_of(evaluated.choice))
     report.decision, report.reason = verdict.decision, verdict.reason
     progress(f"  {verdict.decision}: {verdict.reason}")
     return verdict
+
+
+def _made_of(choice: Any) -> str:
+    """"46 held out, 239 cross-checked; the model cross-fitted on 239"."""
+    if not choice.cross_checked:
+        return ""
+    fitted = (f"; the model cross-fitted on {choice.cross_fitted}"
+              if choice.cross_fitted else "; the model judged on the held-out ones")
+    return f"{choice.held_out} held out, {choice.cross_checked} cross-checked{fitted}"
 
 
 def reembed(client: Any, collected: Collected, evaluated: Evaluated,

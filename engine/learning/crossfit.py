@@ -52,11 +52,24 @@ def fold_of(group: str, folds: int, salt: str = "fold") -> int:
 
 
 def halves_of(questions: Sequence[RatedQuestion]) -> dict[str, int]:
-    """Rated question key → its half (0 or 1), by rewordings' group; empty when a half
-    would hold fewer than `MIN_HALF` questions (then one model is trained, as before)."""
+    """Rated question key → its half (0 or 1); empty when a half would hold fewer than
+    `MIN_HALF` questions (then one model is trained, as before).
+
+    A question's rewordings stay in one half. Different questions about one page are
+    dealt to the halves in turn, as cards are: each half's model has then seen another
+    question about most pages it is judged on, as the served model has seen every rated
+    page when a new question about one comes. (Split by a hash alone, a page's two
+    questions fall in one half as often as not, and that half's model has never heard
+    the team's word for the page: the reading then depends on the luck of the split.)
+    """
     rated = {q.key: q.positives for q in questions if q.source == "rating" and q.positives}
     groups = rewording_groups(rated)
-    half = {key: fold_of(groups[key], HALVES, "half") for key in rated}
+    page = {group: min(rated[group], key=lambda doc: (-rated[group][doc], doc))
+            for group in set(groups.values())}
+    dealt = sorted(set(groups.values()), key=lambda g: (stable_fraction("half", page[g]),
+                                                        stable_fraction("half", g)))
+    half_of_group = {group: n % HALVES for n, group in enumerate(dealt)}
+    half = {key: half_of_group[groups[key]] for key in rated}
     sizes = [sum(1 for h in half.values() if h == n) for n in range(HALVES)]
     return half if min(sizes) >= MIN_HALF else {}
 

@@ -153,7 +153,7 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
 def judge(active: RankingScores | None, candidate: RankingScores | None, *, margin: float,
           gold_active: RankingScores | None = None, gold_candidate: RankingScores | None = None,
           gold_tolerance: float = 0.0, evidence: Evidence | None = None,
-          min_questions: int = 0) -> Verdict:
+          min_questions: int = 0, made_of: str = "") -> Verdict:
     """Promote only a candidate that is better where it was measured and no worse on gold.
 
     The ordered checks:
@@ -166,6 +166,8 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
        must be above zero (above `margin` when that is negative): a gain that resampling
        the questions can erase is noise.
     5. The gold file, if any, must not fall back by more than `gold_tolerance`.
+
+    `made_of` says what the held-out questions are ("46 held out, 239 cross-checked").
     """
     main = "held-out"
     if active is None or candidate is None:
@@ -179,8 +181,9 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
                                    f"{min_questions} are needed to judge a candidate (about one "
                                    "rated question in five is held out); keep rating")
     gain = candidate.ndcg_at_10 - active.ndcg_at_10
+    made = f" ({made_of})" if made_of and main == "held-out" else ""
     summary = (f"{main} nDCG@10 {active.ndcg_at_10:.3f} → {candidate.ndcg_at_10:.3f} "
-               f"({gain:+.3f}) on {candidate.queries} questions")
+               f"({gain:+.3f}) on {candidate.queries} questions{made}")
     if gain < margin:
         return Verdict("rejected", f"{summary}: not better than the active model by the required "
                                    f"{margin:+.3f}")
