@@ -2,17 +2,18 @@
 
 The held-out slice is one rated question's group in five: after three rounds of the
 jargon benchmark, 46 questions in 12 groups. That is too few to tell a better model
-from luck: a model that lifts 55 new slang questions by +0.133 nDCG@10 (dense) fell by
-0.06 on those 12 groups (docs/benchmarks.md, "Cross-fitting the model").
+from luck: a model that lifts 55 new slang questions' MRR@10 by +0.13 (dense) fell by
+0.06 nDCG@10 on those 12 groups (docs/benchmarks.md, "Cross-fitting the model").
 
 So the candidate is trained in two halves. The rated training questions are split in two
-by their rewordings' group (one question asked four ways stays in one half), one model
-learns from each half's complement (with every FAQ and glossary pair), and each half's
-questions are answered by the model that never saw them: every rated question judges
-the model lever, not only the held-out slice. The candidate that answers is the two
-models' average (a "model soup": the weights of two fine-tunes of one base, averaged),
-so cross-fitting costs no more training than one model: each half trains for half the
-steps within half the time budget.
+(one question asked four ways stays in one half; different questions about one page are
+dealt to both: `halves_of`). One model per half learns from every example but that
+half's (every FAQ and glossary pair included), and each half's questions are answered by
+the model that never saw them: every rated question judges the model lever, not only
+the held-out slice. The candidate that answers is the two models' average (a "model
+soup": the weights of two fine-tunes of one base, averaged), so cross-fitting costs no
+more training than one model: each half trains for half the steps within half the time
+budget.
 
 Each half's model answers its questions over a pool (the active model's top documents
 for them, plus their rated ones; at most `MAX_JUDGED` questions a half), so judging it
