@@ -9,11 +9,12 @@ their average. Each is measured:
 - on the cycle's own held-out slice (rated questions held out by the product's split);
 - for a half, on the rated questions it never saw (what cross-fitting judges it on).
 
-`--salt` picks another split into halves ("half" is the product's), to see how much the
-cross-fitted reading depends on which questions fall together.
+`--salt` picks the split into halves: "product" (the cycle's: a page's questions dealt
+to both halves) or a salt for a split by hash alone ("half", "fold"), to see how much
+the cross-fitted reading depends on which questions fall together.
 
     .venv/bin/python bench/model_judges.py --home bench/.cache/jargon/demo-run \\
-        --results bench/.cache/jargon/demo-s9.json [--salt half]
+        --results bench/.cache/jargon/demo-s9.json [--salt product|half|fold]
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a benchmark home after its rounds")
     parser.add_argument("--results", type=Path, required=True, help="its jargon_bench.py JSON")
-    parser.add_argument("--salt", default="half", help="the split into halves (the product's: half)")
+    parser.add_argument("--salt", default="product",
+                        help="the split into halves: product (a page's questions dealt to both "
+                             "halves, as the cycle splits) or a hash salt (half, fold: by hash alone)")
     args = parser.parse_args()
     os.environ.update(ARGOT_HOME=str(args.home.resolve()), ARGOT_CLIP_MODEL="none", HF_HUB_OFFLINE="1")
 
@@ -80,9 +83,13 @@ def main() -> None:
     whole_side = side(whole.model, "whole")
     rows["one model, every rated question"] = {s: scores(whole_side, q) for s, q in sets.items()}
     rows["one model, every rated question"]["steps"] = whole.steps
-    rated = {q.key: q.positives for q in collected.training_questions if q.source == "rating" and q.positives}
-    groups = rewording_groups(rated)
-    halves = {key: crossfit.fold_of(groups[key], crossfit.HALVES, args.salt) for key in rated}
+    if args.salt == "product":
+        halves = crossfit.halves_of(collected.training_questions)
+    else:
+        rated = {q.key: q.positives for q in collected.training_questions
+                 if q.source == "rating" and q.positives}
+        groups = rewording_groups(rated)
+        halves = {key: crossfit.fold_of(groups[key], crossfit.HALVES, args.salt) for key in rated}
     trained = crossfit.train_halves(bench.base_model, mined.examples, halves, config.training,
                                     work_dir=Path("/tmp/judges-work"))
     known = set(corpus.doc_ids)
