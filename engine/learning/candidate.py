@@ -184,24 +184,22 @@ def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[
     active model ranks in its top `pool_depth` for the half's questions (as asked and as
     the vocabulary expands them), plus their rated ones. At most `MAX_JUDGED` questions
     of a half (a stable sample) are judged by it, which bounds the pool."""
-    from engine.evaluation.corpus import EvalCorpus, ExactVectors
     from engine.evaluation.vectors import embed_texts
     from engine.learning.crossfit import MAX_JUDGED
+    from engine.learning.gate import pool_of
     from engine.learning.levers import ModelSide
     from engine.learning.training import in_memory_embedder
     from engine.learning.trainingdata import stable_fraction
 
-    corpus, active = collected.corpus.corpus, collected.embedder
+    active = collected.embedder
     sides = []
     for n, (unseen, model) in enumerate(trained.halves):
         asked = sorted((q for q in collected.training_questions if q.key in unseen),
                        key=lambda q: stable_fraction("judged", q.key))[:MAX_JUDGED]
         unseen = frozenset(q.key for q in asked)
         texts = sorted({t for q in asked for t in (q.text, trained.vocabulary.expand_text(q.text))})
-        top = ExactVectors(corpus, collected.corpus.vectors).rank_vectors(
-            active.embed_batch(texts, "query"), pool_depth) if texts else []
-        pool_ids = {doc for ranking in top for doc in ranking} | {d for q in asked for d in q.positives}
-        pool = EvalCorpus.from_chunks(c for c in corpus.chunks if c.doc_id in pool_ids)
+        pool = pool_of(collected.corpus, active, texts, {d for q in asked for d in q.positives},
+                       pool_depth)
         embedder = in_memory_embedder(model, f"half-{n + 1}", query_prompt=active.query_prompt,
                                       document_prompt=active.document_prompt)
         sides.append((unseen, ModelSide("candidate", embedder, embed_texts(embedder, pool.texts), pool)))

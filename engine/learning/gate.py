@@ -84,6 +84,17 @@ def dense_scores(embedder: TextEmbedder, corpus: EvalCorpus, vectors: np.ndarray
     return score_rankings(zip(rankings, [set(q.relevant) for q in queries], strict=True))
 
 
+def pool_of(active: ActiveCorpus, active_embedder: TextEmbedder, texts: Sequence[str],
+            relevant: set[str], depth: int) -> EvalCorpus:
+    """The chunks of the documents the active model ranks in its top `depth` for `texts`,
+    and of the `relevant` ones: what another model needs to embed to rank those questions
+    (a document beyond the active model's top `depth` seldom reaches another's top 10)."""
+    top = ExactVectors(active.corpus, active.vectors).rank_vectors(
+        active_embedder.embed_batch(list(texts), "query"), depth) if texts else []
+    pool_ids = {doc for ranking in top for doc in ranking} | relevant
+    return EvalCorpus.from_chunks(c for c in active.corpus.chunks if c.doc_id in pool_ids)
+
+
 def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[float],
                  active: ActiveCorpus, active_embedder: TextEmbedder, queries: QuerySet,
                  pool_depth: int = 20, max_questions: int = 40) -> tuple[float, dict[float, float]]:
@@ -97,10 +108,7 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
 
         sample = sorted(queries, key=lambda q: stable_fraction(q.query))[:max_questions]
         queries = QuerySet(sample, source=queries.source)
-    ranker = ExactVectors(active.corpus, active.vectors)
-    top = ranker.rank_vectors(active_embedder.embed_batch(queries.texts, "query"), pool_depth)
-    pool_ids = {doc for ranking in top for doc in ranking} | queries.relevant_ids
-    pool = EvalCorpus.from_chunks(c for c in active.corpus.chunks if c.doc_id in pool_ids)
+    pool = pool_of(active, active_embedder, queries.texts, queries.relevant_ids, pool_depth)
     scores: dict[float, float] = {}
     for alpha in alphas:
         embedder = make_model(alpha)
