@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from bot.services import Services
 from engine.errors import QueryError
-from engine.search.ranking import RankedChunk
+from engine.search.ranking import RankedChunk, top_rows
 from engine.search.retrieval import MAX_QUERY_CHARS, Query, Retriever, Weighted
 from engine.types import Document
 
@@ -127,3 +128,13 @@ def test_dense_answers_read_chunks_from_memory_and_fetch_only_what_is_new(
     assert fetched[0] == [], "every chunk came from memory"
     assert new[0].doc_id == "services/osprey" and new[0].title == "Osprey"
     assert "services/osprey#0" in fetched[1], "the new document's chunk was read from Chroma"
+
+
+def test_top_rows_ranks_best_first_ties_by_doc_id_and_leaves_out_scores_at_the_minimum() -> None:
+    scores = np.array([0.0, 2.0, 0.0, 5.0, 2.0, 0.0, 1.0], dtype=np.float32)
+    doc_ids = ["a", "e", "b", "c", "d", "f", "g"]
+
+    assert top_rows(scores, doc_ids, 3, minimum=0.0) == [3, 4, 1]  # d before e at 2.0
+    assert top_rows(scores, doc_ids, 10, minimum=0.0) == [3, 4, 1, 6]  # no zero-score rows
+    assert top_rows(scores, doc_ids, 10) == [3, 4, 1, 6, 0, 2, 5]  # no minimum: every row
+    assert top_rows(np.zeros(4, dtype=np.float32), doc_ids[:4], 2, minimum=0.0) == []
