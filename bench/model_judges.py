@@ -35,6 +35,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a benchmark home after its rounds")
     parser.add_argument("--results", type=Path, required=True, help="its jargon_bench.py JSON")
+    parser.add_argument("--alphas", default="1.0",
+                        help="blending weights with the base model to measure the halves and "
+                             "their average at (comma-separated; the cycle tries 1.0,0.75,0.5)")
+    parser.add_argument("--no-whole", action="store_true", help="skip the one model on every question")
     parser.add_argument("--salt", default="product",
                         help="the split into halves: product (a page's questions dealt to both "
                              "halves, as the cycle splits) or a hash salt (half, fold: by hash alone)")
@@ -49,7 +53,7 @@ def main() -> None:
     from engine.learning.collect import collect, mine_examples
     from engine.learning.levers import ModelSide, measure_profile
     from engine.learning.report import CycleReport
-    from engine.learning.training import TrainingConfig, fine_tune, in_memory_embedder
+    from engine.learning.training import TrainingConfig, base_state_dict, blend, fine_tune, in_memory_embedder
     from engine.search.profile import LearnedProfile
     from engine.search.vocabulary import Vocabulary
 
@@ -79,10 +83,12 @@ def main() -> None:
 
     rows: dict[str, dict[str, Any]] = {"active (base)": {s: scores(active, q) for s, q in sets.items()}}
     started = time.perf_counter()
-    whole = fine_tune(bench.base_model, mined.examples, config.training, work_dir=Path("/tmp/judges-work"))
-    whole_side = side(whole.model, "whole")
-    rows["one model, every rated question"] = {s: scores(whole_side, q) for s, q in sets.items()}
-    rows["one model, every rated question"]["steps"] = whole.steps
+    if not args.no_whole:
+        whole = fine_tune(bench.base_model, mined.examples, config.training,
+                          work_dir=Path("/tmp/judges-work"))
+        whole_side = side(whole.model, "whole")
+        rows["one model, every rated question"] = {s: scores(whole_side, q) for s, q in sets.items()}
+        rows["one model, every rated question"]["steps"] = whole.steps
     if args.salt == "product":
         halves = crossfit.halves_of(collected.training_questions)
     else:
@@ -93,19 +99,23 @@ def main() -> None:
     trained = crossfit.train_halves(bench.base_model, mined.examples, halves, config.training,
                                     work_dir=Path("/tmp/judges-work"))
     known = set(corpus.doc_ids)
-    for n, half in enumerate(trained):
-        unseen = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known))
-                           for q in collected.training_questions
-                           if q.key in half.unseen and set(q.positives) & known])
-        half_side = side(half.result.model, f"half{n}")
-        row = {s: scores(half_side, q) for s, q in sets.items()}
-        row[f"its {len(unseen)} unseen rated questions"] = {"active": scores(active, unseen),
-                                                             "half": scores(half_side, unseen)}
-        row["steps"] = half.result.steps
-        rows[f"half {n + 1}"] = row
+    base_state = base_state_dict(bench.base_model)
+    alphas = [float(a) for a in args.alphas.split(",")]
     merged = crossfit.soup([half.result.model for half in trained])
-    rows["the halves' average (what the cycle serves)"] = {s: scores(side(merged, "soup"), q)
-                                                           for s, q in sets.items()}
+    for alpha in alphas:
+        at = f" at alpha {alpha}" if alphas != [1.0] else ""
+        for n, half in enumerate(trained):
+            unseen = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known))
+                               for q in collected.training_questions
+                               if q.key in half.unseen and set(q.positives) & known])
+            half_side = side(blend(half.result.model, base_state, alpha), f"half{n}")
+            row = {s: scores(half_side, q) for s, q in sets.items()}
+            row[f"its {len(unseen)} unseen rated questions"] = {"active": scores(active, unseen),
+                                                                 "half": scores(half_side, unseen)}
+            row["steps"] = half.result.steps
+            rows[f"half {n + 1}{at}"] = row
+        rows[f"the halves' average (what the cycle serves){at}"] = {
+            s: scores(side(blend(merged, base_state, alpha), "soup"), q) for s, q in sets.items()}
     out = {"command": " ".join(sys.argv), "salt": args.salt, "seconds": round(time.perf_counter() - started),
            "held_out": len(held), "cycle_held_out": len(collected.judging), "rows": rows}
     print(json.dumps(out, indent=1))
