@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,12 @@ its 40 nearest chunks now and then, even at a few hundred chunks, so answers and
 `argot eval` (exact) could differ; at 400 a collection of up to a few hundred chunks is
 searched exhaustively and a large one loses well under a millisecond (docs/benchmarks.md)."""
 GENERATION_KEY = "argot:generation"
+
+_written: dict[str, int] = {}
+"""Generations bumped by this process, per Chroma collection name: readers in this process
+(the BM25 copy) see their own process's writes at once, other processes' within their
+recheck interval."""
+_written_lock = threading.Lock()
 
 
 def make_client(home: Path, host: str | None = None, port: int | None = None) -> Any:
@@ -274,6 +281,13 @@ class ChunkIndex:
         for key in [key for key in metadata if key.startswith("hnsw:")]:
             del metadata[key]  # the index's settings are not Chroma metadata to modify
         self._collection.modify(metadata=metadata)
+        with _written_lock:
+            _written[self.chroma_name] = _written.get(self.chroma_name, 0) + 1
+
+    def local_writes(self) -> int:
+        """How many times this process has changed the collection (a counter in memory:
+        no call to Chroma). A reader that saw another count must look again."""
+        return _written.get(self.chroma_name, 0)
 
     def _ids_of(self, doc_id: str) -> list[str]:
         return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])

@@ -138,3 +138,21 @@ def test_top_rows_ranks_best_first_ties_by_doc_id_and_leaves_out_scores_at_the_m
     assert top_rows(scores, doc_ids, 10, minimum=0.0) == [3, 4, 1, 6]  # no zero-score rows
     assert top_rows(scores, doc_ids, 10) == [3, 4, 1, 6, 0, 2, 5]  # no minimum: every row
     assert top_rows(np.zeros(4, dtype=np.float32), doc_ids[:4], 2, minimum=0.0) == []
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+def test_a_page_restricted_or_forgotten_in_this_process_is_gone_from_the_next_answer(
+        services: Services, retriever: Retriever, mode: str) -> None:
+    assert retriever.lexical.recheck_seconds > 0  # what serves: no look at Chroma per question
+    assert "glossary/gtq" in [h.doc_id for h in retriever.search("golden ticket queue", channel="C1", mode=mode)]
+
+    gtq = next(doc for doc in DOCS if doc.doc_id == "glossary/gtq")
+    services.ingestor().ingest([replace(gtq, channels=("G123",))])
+    assert "glossary/gtq" not in [h.doc_id for h in retriever.search("golden ticket queue", channel="C1",
+                                                                     mode=mode)]
+    assert "glossary/gtq" in [h.doc_id for h in retriever.search("golden ticket queue", channel="G123",
+                                                                 mode=mode)]
+
+    services.index().delete_document("glossary/gtq")
+    assert "glossary/gtq" not in [h.doc_id for h in retriever.search("golden ticket queue", channel="G123",
+                                                                     mode=mode)]

@@ -104,9 +104,12 @@ class Bm25:
 class LexicalIndex:
     """`Bm25` over one collection's chunks, rebuilt when the collection changes.
 
-    A build is saved per collection generation (`engine.search.bm25store`), so the next
-    process to need the same generation (a cold `argot ask`, the bot) memory-maps it
-    instead of rebuilding."""
+    A change made by this process (an ingest, a document restricted or forgotten) is seen
+    by the next search; one made by another process (`argot forget` beside a running bot)
+    within `recheck_seconds`, the interval at which the collection's generation is read
+    from Chroma. A build is saved per collection generation (`engine.search.bm25store`),
+    so the next process to need the same generation (a cold `argot ask`, the bot)
+    memory-maps it instead of rebuilding."""
 
     def __init__(self, index: ChunkIndex, recheck_seconds: float = 5.0) -> None:
         self.index = index
@@ -114,6 +117,7 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._generation = -1
         self._checked_at = 0.0
+        self._writes = -1
         self._bm25: Bm25 | None = None
 
     def search(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
@@ -131,11 +135,13 @@ class LexicalIndex:
     def _refresh(self) -> Bm25:
         now = time.monotonic()
         bm25 = self._bm25
-        if bm25 is not None and now - self._checked_at < self.recheck_seconds:
+        writes = self.index.local_writes()  # read before the generation: a later write rechecks
+        if bm25 is not None and writes == self._writes and now - self._checked_at < self.recheck_seconds:
             return bm25
         with self._lock:
             generation = self.index.fresh_generation()
             self._checked_at = now
+            self._writes = writes
             if generation != self._generation or self._bm25 is None:
                 self._bm25 = self._saved_or_built(generation)
                 self._generation = generation
