@@ -238,7 +238,7 @@ def test_learn_now_runs_a_cycle_and_shows_its_report_and_star_map(page: httpx.Cl
     assert started.status_code == 202 and started.json()["state"] == "running"
     state = playground.learning.wait(10)
     assert state["state"] == "done" and state["report"]["decision"] == "rejected"
-    assert state["message"].startswith("The new model was not better")
+    assert state["message"].startswith("The current model stays: the new one was not measurably better")
     assert page.get("/playground/api/learn").json()["star_map"] == state["star_map"]
     picture = page.get(state["star_map"])
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"

@@ -115,7 +115,9 @@ def summary(report: dict[str, Any]) -> str:
     """One line for the page's status; the report itself carries the reason."""
     decision = report.get("decision", "?")
     return {"promoted": "A better model was promoted: the next question uses it.",
-            "rejected": "The new model was not better, so the old one stays.",
+            "rejected": "The current model stays: the new one was not measurably better on the "
+                        "questions it was judged on (the reason is below). More ratings give the "
+                        "next cycle more to judge on.",
             "skipped": "Nothing was trained this time."}.get(decision, f"Decision: {decision}.")
 
 
