@@ -143,16 +143,16 @@ def test_top_rows_ranks_best_first_ties_by_doc_id_and_leaves_out_scores_at_the_m
 @pytest.mark.parametrize("mode", ["bm25", "hybrid"])
 def test_a_page_restricted_or_forgotten_in_this_process_is_gone_from_the_next_answer(
         services: Services, retriever: Retriever, mode: str) -> None:
+    def found_in(channel: str) -> list[str]:
+        return [hit.doc_id for hit in retriever.search("golden ticket queue", channel=channel, mode=mode)]
+
     assert retriever.lexical.recheck_seconds > 0  # what serves: no look at Chroma per question
-    assert "glossary/gtq" in [h.doc_id for h in retriever.search("golden ticket queue", channel="C1", mode=mode)]
+    assert "glossary/gtq" in found_in("C1")
 
     gtq = next(doc for doc in DOCS if doc.doc_id == "glossary/gtq")
     services.ingestor().ingest([replace(gtq, channels=("G123",))])
-    assert "glossary/gtq" not in [h.doc_id for h in retriever.search("golden ticket queue", channel="C1",
-                                                                     mode=mode)]
-    assert "glossary/gtq" in [h.doc_id for h in retriever.search("golden ticket queue", channel="G123",
-                                                                 mode=mode)]
+    assert "glossary/gtq" not in found_in("C1")
+    assert "glossary/gtq" in found_in("G123")
 
     services.index().delete_document("glossary/gtq")
-    assert "glossary/gtq" not in [h.doc_id for h in retriever.search("golden ticket queue", channel="G123",
-                                                                     mode=mode)]
+    assert "glossary/gtq" not in found_in("G123")
