@@ -88,6 +88,21 @@ def test_every_rated_question_is_cross_checked_with_what_the_other_questions_tau
     assert choice.setting.vocabulary and choice.evidence.low > 0
 
 
+def test_questions_the_active_version_learnt_from_are_not_cross_checked():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    more = RATED + [RatedQuestion("tollbooth timeouts", {"wiki/gateway": 1.0}),
+                    RatedQuestion("sparkles service outage", {"wiki/flags": 1.0})]
+    learnt_before = frozenset(q.key for q in RATED)  # what answers today was trained on these
+
+    choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
+                           learn_vocabulary(more, DOCUMENTS), more, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS),
+                           seen=learnt_before)
+
+    assert (choice.cross_checked, choice.left_out) == (2, len(RATED))
+    assert choice.evidence.questions == 5 + 2
+
+
 def test_the_report_says_what_was_learnt_and_which_lever_moved_it():
     from engine.learning.report import describe_levers
 

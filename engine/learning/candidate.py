@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.embedders import TextEmbedder
-from engine.learning.collect import Collected
+from engine.learning.collect import Collected, record_trained_on
 from engine.learning.config import LearningConfig
 from engine.learning.gate import Verdict, choose_alpha, judge
 from engine.learning.mining import Mined
@@ -157,7 +157,7 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     judges = half_sides(collected, trained, pool_depth)
     choice = choose_levers(corpus, queries, active, candidate, trained.vocabulary,
                            collected.training_questions, served, learn=trained.learn,
-                           halves=judges)
+                           halves=judges, seen=collected.seen)
     report.levers = choice.as_report()
     if choice.setting.model == "active":
         # The fine-tuned weights did not earn their place: the new version answers with
@@ -183,7 +183,8 @@ def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[
     """Each cross-fitted half's model as the levers see it, over a pool: the documents the
     active model ranks in its top `pool_depth` for the half's questions (as asked and as
     the vocabulary expands them), plus their rated ones. At most `MAX_JUDGED` questions
-    of a half (a stable sample) are judged by it, which bounds the pool."""
+    of a half (a stable sample) are judged by it, which bounds the pool; questions the
+    active version learnt from are not judged (`Collected.seen`)."""
     from engine.evaluation.vectors import embed_texts
     from engine.learning.crossfit import MAX_JUDGED
     from engine.learning.gate import pool_of
@@ -194,7 +195,8 @@ def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[
     active = collected.embedder
     sides = []
     for n, (unseen, model) in enumerate(trained.halves):
-        asked = sorted((q for q in collected.training_questions if q.key in unseen),
+        asked = sorted((q for q in collected.training_questions
+                        if q.key in unseen and q.key not in collected.seen),
                        key=lambda q: stable_fraction("judged", q.key))[:MAX_JUDGED]
         unseen = frozenset(q.key for q in asked)
         texts = sorted({t for q in asked for t in (q.text, trained.vocabulary.expand_text(q.text))})
@@ -230,12 +232,15 @@ def gate(evaluated: Evaluated, config: LearningConfig, report: CycleReport,
 
 
 def _made_of(choice: Any) -> str:
-    """"46 held out, 239 cross-checked; the model cross-fitted on 239"."""
+    """"46 held out, 239 cross-checked; the model cross-fitted on 239" (and "; 120 that
+    the active version learnt from left out")."""
+    left_out = (f"; {choice.left_out} that the active version learnt from left out"
+                if choice.left_out else "")
     if not choice.cross_checked:
-        return ""
+        return left_out.removeprefix("; ")
     fitted = (f"; the model cross-fitted on {choice.cross_fitted}"
               if choice.cross_fitted else "; the model judged on the held-out ones")
-    return f"{choice.held_out} held out, {choice.cross_checked} cross-checked{fitted}"
+    return f"{choice.held_out} held out, {choice.cross_checked} cross-checked{fitted}{left_out}"
 
 
 def reembed(client: Any, collected: Collected, evaluated: Evaluated,
@@ -257,6 +262,7 @@ def publish(registry: ModelRegistry, client: Any, collected: Collected, evaluate
 
     choice = evaluated.choice
     choice.profile.save(pending.folder)
+    record_trained_on(pending.folder, collected)
     model = getattr(evaluated.embedder, "model", None)
     if model is not None:  # questions to the new version go through ONNX Runtime at once
         from engine.onnxqueries import export_queries

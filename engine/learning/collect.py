@@ -7,8 +7,10 @@ turns it into training examples with hard negatives (`engine.learning.mining`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.embedders import SentenceTransformerEmbedder
@@ -53,6 +55,9 @@ class Collected:
     """Rated training questions, plus FAQ and glossary pairs."""
     held_out: QuerySet | None
     gold: QuerySet | None
+    seen: frozenset[str] = frozenset()
+    """Rated questions (keys) the active version learnt from (`trained_on`): they do not
+    judge it against a candidate, as it would only be recalling them."""
 
     @property
     def judging(self) -> QuerySet:
@@ -95,8 +100,9 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     gold = restricted(QuerySet.load(config.gold_queries), known) if config.gold_queries else None
     # The gate judges on the held-out slice and on every rated training question
     # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
+    seen = trained_on(active)
     have = len(held_out) if held_out else 0
-    crossed = sum(1 for q in train if set(q.positives) & known)
+    crossed = sum(1 for q in train if set(q.positives) & known and q.key not in seen)
     enough = have >= MIN_SLICE and have + crossed >= config.min_held_out
     if not enough and not gold:
         raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "
@@ -119,7 +125,31 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     progress(f"  {len(train)} rated questions to learn from, "
              f"{report.ratings['held_out_questions']} held out to judge on; "
              f"{len(questions)} questions with FAQ and glossary pairs")
-    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold)
+    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold, seen)
+
+
+TRAINED_ON = "trained_on.json"
+"""In a version's folder: the rated questions (normalised) it learnt from."""
+
+
+def trained_on(version: ModelVersion) -> frozenset[str]:
+    """The rated questions a version learnt from (its model, vocabulary and memory, and
+    those of the versions it kept from). Empty for the base model, and for a version
+    made before Argot recorded them."""
+    if version.path is None:
+        return frozenset()
+    try:
+        keys = json.loads((Path(version.path) / TRAINED_ON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(str(key) for key in keys) if isinstance(keys, list) else frozenset()
+
+
+def record_trained_on(folder: Path, collected: Collected) -> None:
+    """Write what a new version learnt from: this cycle's rated training questions and
+    what the active version had learnt from (a version may keep its weights)."""
+    keys = {q.key for q in collected.training_questions if q.source == "rating"} | collected.seen
+    (folder / TRAINED_ON).write_text(json.dumps(sorted(keys), ensure_ascii=False), encoding="utf-8")
 
 
 def mine_examples(collected: Collected, config: LearningConfig, report: CycleReport,

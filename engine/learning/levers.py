@@ -117,12 +117,15 @@ class LeverChoice:
     """Training questions answered with what the other folds taught (see `choose_levers`)."""
     cross_fitted: int = 0
     """Of those, the ones the candidate answered with a model that never saw them."""
+    left_out: int = 0
+    """Rated questions not cross-checked because the active version learnt from them."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
                 "contributions": self.contributions, "evidence": self.evidence.as_dict(),
                 "tried": self.tried, "by_model": self.by_model, "held_out": self.held_out,
                 "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
+                "left_out": self.left_out,
                 "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
@@ -132,6 +135,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                   remembered: Sequence[RatedQuestion], served: LearnedProfile, *,
                   learn: Callable[[list[RatedQuestion]], Vocabulary] | None = None,
                   halves: Sequence[tuple[frozenset[str], ModelSide]] = (),
+                  seen: frozenset[str] = frozenset(),
                   folds: int = FOLDS, memory_threshold: float = DEFAULT_THRESHOLD) -> LeverChoice:
     """The best setting of the levers, and how it compares with today, question by question.
 
@@ -156,6 +160,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         served: the active version's own profile (what answers today).
         learn: learns a vocabulary from some training questions (None: held-out only).
         halves: (rated questions it never saw, its model) for each cross-fitted half.
+        seen: rated questions the active version learnt from. They are not cross-checked:
+            what answers today would be recalling them, and a candidate that never saw them
+            could only lose there.
     """
     bm25 = Bm25.over(corpus.chunks)
     sides = {side.name: side for side in (active, candidate) if side is not None}
@@ -179,8 +186,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     if learn is not None:
         known = set(corpus.doc_ids)
         for fold in range(folds):
-            inside = [q for q in memories
-                      if fold_of(groups[q.key], folds) == fold and set(q.positives) & known]
+            inside = [q for q in memories if fold_of(groups[q.key], folds) == fold
+                      and set(q.positives) & known and q.key not in seen]
             if not inside:
                 continue
             asked = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known)) for q in inside])
@@ -230,7 +237,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          contributions=_contributions(setting, results),
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
-                         held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted)
+                         held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
+                         left_out=sum(1 for q in memories if q.key in seen))
     profile.levers = choice.as_report()
     return choice
 
