@@ -88,21 +88,6 @@ def test_every_rated_question_is_cross_checked_with_what_the_other_questions_tau
     assert choice.setting.vocabulary and choice.evidence.low > 0
 
 
-def test_questions_the_active_version_learnt_from_are_not_cross_checked():
-    corpus = EvalCorpus.from_texts(DOCUMENTS)
-    more = RATED + [RatedQuestion("tollbooth timeouts", {"wiki/gateway": 1.0}),
-                    RatedQuestion("sparkles service outage", {"wiki/flags": 1.0})]
-    learnt_before = frozenset(q.key for q in RATED)  # what answers today was trained on these
-
-    choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(more, DOCUMENTS), more, LearnedProfile(),
-                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS),
-                           seen=learnt_before)
-
-    assert (choice.cross_checked, choice.left_out) == (2, len(RATED))
-    assert choice.evidence.questions == 5 + 2
-
-
 def test_the_report_says_what_was_learnt_and_which_lever_moved_it():
     from engine.learning.report import describe_levers
 
@@ -179,3 +164,19 @@ def test_the_model_is_judged_on_every_rated_question_by_the_half_that_never_saw_
     # Halves that learnt the wrong meaning sink them: the candidate does not get in.
     wrong = choose(halves_side(corpus, {"tollbooth": "cafeteria", "sparkles": "parking"}))
     assert wrong.setting.model == "active"
+
+
+def test_the_model_is_not_judged_on_questions_the_active_version_learnt_from():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    embedder = Translating(SLANG)
+    candidate = ModelSide("candidate", embedder, embedder.embed_documents(corpus.texts))
+    learnt_before = frozenset(normalise_question(q.text) for q in RATED)  # today's model saw them
+
+    choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), candidate, Vocabulary(), RATED,
+                           LearnedProfile(), learn=lambda questions: Vocabulary(),
+                           halves=halves_side(corpus, SLANG), seen=learnt_before,
+                           memory_threshold=1.01)
+
+    # Still cross-checked (for the other levers), but both sides answer with today's model.
+    assert (choice.cross_checked, choice.cross_fitted, choice.left_out) == (len(RATED), 0, len(RATED))
+    assert choice.setting.model == "active"

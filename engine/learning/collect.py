@@ -57,7 +57,7 @@ class Collected:
     gold: QuerySet | None
     seen: frozenset[str] = frozenset()
     """Rated questions (keys) the active version learnt from (`trained_on`): they do not
-    judge it against a candidate, as it would only be recalling them."""
+    judge its model against the candidate's, as it would only be recalling them."""
 
     @property
     def judging(self) -> QuerySet:
@@ -102,7 +102,7 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
     seen = trained_on(active)
     have = len(held_out) if held_out else 0
-    crossed = sum(1 for q in train if set(q.positives) & known and q.key not in seen)
+    crossed = sum(1 for q in train if set(q.positives) & known)
     enough = have >= MIN_SLICE and have + crossed >= config.min_held_out
     if not enough and not gold:
         raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "

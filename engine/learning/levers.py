@@ -118,7 +118,8 @@ class LeverChoice:
     cross_fitted: int = 0
     """Of those, the ones the candidate answered with a model that never saw them."""
     left_out: int = 0
-    """Rated questions not cross-checked because the active version learnt from them."""
+    """Cross-checked questions the candidate model was not judged on, because the active
+    version learnt from them."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
@@ -160,11 +161,13 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         served: the active version's own profile (what answers today).
         learn: learns a vocabulary from some training questions (None: held-out only).
         halves: (rated questions it never saw, its model) for each cross-fitted half.
-        seen: rated questions the active version learnt from. They are not cross-checked:
-            what answers today would be recalling them, and a candidate that never saw them
-            could only lose there.
+        seen: rated questions the active version learnt from. The candidate model is not
+            judged on them (they are answered with the active model on both sides): what
+            answers today would be recalling them, and a half that never saw them could
+            only lose there. The other levers are still cross-checked on them.
     """
     bm25 = Bm25.over(corpus.chunks)
+    halves = [(unseen - seen, half) for unseen, half in halves]
     sides = {side.name: side for side in (active, candidate) if side is not None}
     memories = [q for q in remembered if q.source == "rating" and q.positives]
     # Rewordings' groups: the folds, and the bootstrap's draws (four wordings of one
@@ -186,8 +189,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     if learn is not None:
         known = set(corpus.doc_ids)
         for fold in range(folds):
-            inside = [q for q in memories if fold_of(groups[q.key], folds) == fold
-                      and set(q.positives) & known and q.key not in seen]
+            inside = [q for q in memories
+                      if fold_of(groups[q.key], folds) == fold and set(q.positives) & known]
             if not inside:
                 continue
             asked = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known)) for q in inside])
@@ -238,7 +241,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
                          held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
-                         left_out=sum(1 for q in memories if q.key in seen))
+                         left_out=sum(1 for q in memories if q.key in seen) if halves else 0)
     profile.levers = choice.as_report()
     return choice
 
