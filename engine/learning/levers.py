@@ -39,8 +39,10 @@ from engine.search.fusion import FUSION_DEPTH, fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory, MemoryRanker, chunk_lookup
 from engine.search.profile import LearnedProfile
+from engine.search.ranking import RankedChunk
 from engine.search.retrieval import Searcher, Weighted
 from engine.search.vocabulary import Vocabulary
+from engine.types import Chunk
 
 K = 10
 TIE = 0.002
@@ -118,8 +120,7 @@ class LeverChoice:
     cross_fitted: int = 0
     """Of those, the ones the candidate answered with a model that never saw them."""
     left_out: int = 0
-    """Cross-checked questions the candidate model was not judged on, because the active
-    version learnt from them."""
+    """Cross-checked questions the model was not judged on: the active version learnt them."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
@@ -161,10 +162,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         served: the active version's own profile (what answers today).
         learn: learns a vocabulary from some training questions (None: held-out only).
         halves: (rated questions it never saw, its model) for each cross-fitted half.
-        seen: rated questions the active version learnt from. The candidate model is not
-            judged on them (they are answered with the active model on both sides): what
-            answers today would be recalling them, and a half that never saw them could
-            only lose there. The other levers are still cross-checked on them.
+        seen: rated questions the active version learnt from: the candidate model is not
+            judged on them (today's would be recalling them); the other levers still are.
     """
     bm25 = Bm25.over(corpus.chunks)
     halves = [(unseen - seen, half) for unseen, half in halves]
@@ -344,9 +343,6 @@ def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[s
 
 def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]:
     """Doc ids of weighted RRF over doc-id lists (what `engine.search.fusion.fuse` ranks)."""
-    from engine.search.ranking import RankedChunk
-    from engine.types import Chunk
-
     weighted = [([RankedChunk(Chunk(doc_id, 0, ""), 0.0) for doc_id in ranking], weight)
                 for ranking, weight in zip(lists, weights, strict=False) if weight > 0]
     if not weighted:
