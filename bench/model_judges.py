@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,43 +41,18 @@ def main() -> None:
                         help="the split into halves: product (a page's questions dealt to both "
                              "halves, as the cycle splits) or a hash salt (half, fold: by hash alone)")
     args = parser.parse_args()
-    os.environ.update(ARGOT_HOME=str(args.home.resolve()), ARGOT_CLIP_MODEL="none", HF_HUB_OFFLINE="1")
 
-    from bot.services import Services
-    from bot.settings import Settings
+    from bench.rated_home import open_home
     from engine.evaluation.querysets import LabelledQuery, QuerySet, rewording_groups
-    from engine.evaluation.vectors import embed_texts
     from engine.learning import crossfit
-    from engine.learning.collect import collect, mine_examples
-    from engine.learning.levers import ModelSide, measure_profile
-    from engine.learning.report import CycleReport
-    from engine.learning.training import TrainingConfig, base_state_dict, blend, fine_tune, in_memory_embedder
-    from engine.search.profile import LearnedProfile
-    from engine.search.vocabulary import Vocabulary
+    from engine.learning.collect import mine_examples
+    from engine.learning.training import base_state_dict, blend, fine_tune
 
-    services = Services(Settings.load())
-    bench = services.workbench()
-    config = replace(services.learning_config(), training=TrainingConfig(num_negatives=1, max_seconds=0))
-    report = CycleReport("skipped", "", "bench")
-    collected = collect(bench.feedback, bench.registry, bench.client, bench.embedder_for, config,
-                        report, force=True, progress=print)
-    corpus = collected.corpus.corpus
-    mined = mine_examples(collected, config, report, print)
-    held = json.loads(args.results.read_text())["corpora"][0]["held_out_questions"]
-    sets = {form: QuerySet([LabelledQuery(q[form], frozenset(q["relevant"])) for q in held])
-            for form in ("slang", "plain")}
-    sets["cycle held-out"] = collected.judging
-    profiles = {"hybrid": LearnedProfile(),
-                "dense": LearnedProfile(Vocabulary(), None, {"dense": 1.0, "bm25": 0.0})}
-    active = ModelSide("active", collected.embedder, collected.corpus.vectors)
-
-    def side(model: Any, name: str) -> ModelSide:
-        embedder = in_memory_embedder(model, name)
-        return ModelSide("candidate", embedder, embed_texts(embedder, corpus.texts))
-
-    def scores(model_side: ModelSide, queries: QuerySet) -> dict[str, float]:
-        return {mode: round(measure_profile(corpus, queries, model_side, profile).scores.mrr_at_10, 3)
-                for mode, profile in profiles.items()}
+    rated = open_home(args.home, args.results)
+    bench, config, collected, corpus = rated.bench, rated.config, rated.collected, rated.corpus
+    mined = mine_examples(collected, config, rated.report, print)
+    sets = {**rated.sets, "cycle held-out": collected.judging}
+    side, scores, active = rated.side, rated.mrr, rated.active
 
     rows: dict[str, dict[str, Any]] = {"active (base)": {s: scores(active, q) for s, q in sets.items()}}
     started = time.perf_counter()
@@ -117,7 +90,7 @@ def main() -> None:
         rows[f"the halves' average (what the cycle serves){at}"] = {
             s: scores(side(blend(merged, base_state, alpha), "soup"), q) for s, q in sets.items()}
     out = {"command": " ".join(sys.argv), "salt": args.salt, "seconds": round(time.perf_counter() - started),
-           "held_out": len(held), "cycle_held_out": len(collected.judging), "rows": rows}
+           "held_out": len(rated.sets["slang"]), "cycle_held_out": len(collected.judging), "rows": rows}
     print(json.dumps(out, indent=1))
 
 
