@@ -146,11 +146,14 @@ class HttpBot:
         Stopping again does nothing."""
         if self._stopping.is_set():
             return
-        self._stopping.set()
         if self._serving:
+            # Wake the loop before telling it to stop: once it sees the flag it closes its
+            # trigger, and a pull after that fails (EBADF).
             self.server.pull_trigger()
+            self._stopping.set()
             self._stopped.wait(timeout=10)
         else:
+            self._stopping.set()
             wasyncore.close_all(self._map)
             self.server.task_dispatcher.shutdown(timeout=5)
         if self._thread:

@@ -111,3 +111,20 @@ def test_the_bot_listens_on_loopback_unless_told_otherwise() -> None:
 
     args = build_parser().parse_args(["serve", "--http"])
     assert args.host == "127.0.0.1"
+
+
+def test_stopping_never_fails_when_the_loop_closes_first() -> None:
+    app = App(token="xoxb-test", signing_secret=SECRET, token_verification_enabled=False)
+    served = HttpBot(app, host="127.0.0.1", port=0).start()
+    wake = served.server.pull_trigger
+
+    def late_wake() -> None:  # the loop gets every chance to close before the wake-up
+        served._stopped.wait(timeout=1)
+        wake()
+
+    served.server.pull_trigger = late_wake  # type: ignore[method-assign]
+    served.stop()
+
+    assert served._stopped.is_set()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{served.port}/", timeout=2)
