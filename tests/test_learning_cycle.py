@@ -201,6 +201,30 @@ def test_too_few_held_out_questions_skip_with_the_reason(learning_home, monkeypa
     assert not list(learning_home.glob("models/ft*"))
 
 
+@pytest.mark.parametrize("cross_fitted", [True, False])
+def test_a_small_held_out_slice_is_enough_when_every_rated_question_judges_the_model(
+        learning_home, monkeypatch, cross_fitted):
+    import engine.learning.collect
+    import engine.learning.cycle
+    from engine.learning.collect import Skip
+
+    def stop_after_collecting(*args, **kwargs):
+        raise Skip("collected")
+
+    monkeypatch.setattr(engine.learning.collect, "MIN_SLICE", 10)  # the home holds 9 held out
+    monkeypatch.setattr(engine.learning.cycle, "mine_examples", stop_after_collecting)
+    if not cross_fitted:
+        monkeypatch.setattr(engine.learning.collect, "halves_of", lambda questions: {})
+
+    report = cli_json("train", "--json", "--force")
+
+    if cross_fitted:
+        assert report["reason"] == "collected"
+    else:
+        assert report["reason"].startswith("not enough held-out questions yet: 9 held out + ")
+        assert "(and 10 held out;" in report["reason"]
+
+
 def crash(phase: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ARGOT_CRASH_AT": phase, "HF_HUB_OFFLINE": "1"}
     return subprocess.run([sys.executable, "-m", "bot.cli", "train", "--json", "--force"],

@@ -18,6 +18,7 @@ from engine.evaluation.querysets import QuerySet, QuerySetError
 from engine.feedback import FeedbackStore
 from engine.index import ChunkIndex
 from engine.learning.config import LearningConfig
+from engine.learning.crossfit import halves_of
 from engine.learning.cyclelog import CycleLog
 from engine.learning.mining import ActiveCorpus, Mined, mine
 from engine.learning.report import CycleReport
@@ -32,8 +33,10 @@ from engine.learning.trainingdata import (
 from engine.registry import ModelRegistry, ModelVersion
 
 MIN_SLICE = 5
-"""Held-out questions needed besides the cross-checked ones: the fine-tuned model is
-judged on these alone (it trained on the others)."""
+"""Held-out questions needed besides the cross-checked ones when the model cannot be
+cross-fitted (`engine.learning.crossfit`): it is then judged on these alone (it trained on
+the others). When it can, every rated question judges it, and one held-out question
+will do."""
 
 
 class Skip(Exception):  # noqa: N818 - a decision, not an error
@@ -103,10 +106,11 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     seen = trained_on(active)
     have = len(held_out) if held_out else 0
     crossed = sum(1 for q in train if set(q.positives) & known)
-    enough = have >= MIN_SLICE and have + crossed >= config.min_held_out
+    slice_needed = 1 if config.cross_fit and halves_of(train) else MIN_SLICE
+    enough = have >= slice_needed and have + crossed >= config.min_held_out
     if not enough and not gold:
         raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "
-                   f"{config.min_held_out} are needed to judge a candidate (and {MIN_SLICE} held "
+                   f"{config.min_held_out} are needed to judge a candidate (and {slice_needed} held "
                    "out; about one rated question in five is); keep rating, or set "
                    "ARGOT_GOLD_QUERIES")
     if not enough:
