@@ -156,3 +156,14 @@ def test_a_page_restricted_or_forgotten_in_this_process_is_gone_from_the_next_an
 
     services.index().delete_document("glossary/gtq")
     assert "glossary/gtq" not in found_in("G123")
+
+
+def test_a_page_edited_in_this_process_answers_with_its_new_text_in_dense_mode(
+        services: Services, retriever: Retriever) -> None:
+    assert "golden ticket" in retriever.search("golden ticket queue", k=1)[0].text  # BM25's copy loaded
+
+    gtq = next(doc for doc in DOCS if doc.doc_id == "glossary/gtq")
+    services.ingestor().ingest([replace(gtq, text="GTQ means golden ticket queue, now run by the Plumbers.")])
+
+    [hit] = retriever.search("golden ticket queue", k=1, mode="dense")
+    assert hit.doc_id == "glossary/gtq" and "Plumbers" in hit.text

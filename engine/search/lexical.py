@@ -128,9 +128,21 @@ class LexicalIndex:
         return self._refresh()
 
     def loaded(self) -> Bm25 | None:
-        """The `Bm25` in memory, as of the last check (at most `recheck_seconds` old);
-        None before the first search. Never builds or loads one."""
-        return self._bm25
+        """The `Bm25` in memory if it is still the collection's (checked as `current`
+        checks); None before the first search, or when the collection changed since it
+        was built (the caller reads from Chroma then). Never builds or loads one: a
+        dense-only searcher, which never calls `current`, still sees a page edited a
+        moment ago with its new text."""
+        bm25 = self._bm25
+        writes = self.index.local_writes()
+        if bm25 is None or (writes == self._writes
+                            and time.monotonic() - self._checked_at < self.recheck_seconds):
+            return bm25
+        with self._lock:
+            if self.index.fresh_generation() != self._generation:
+                return None
+            self._checked_at, self._writes = time.monotonic(), writes
+            return self._bm25
 
     def _refresh(self) -> Bm25:
         now = time.monotonic()
