@@ -3,10 +3,11 @@
     .venv/bin/python bench/demo_team.py          # rewrite the file
     .venv/bin/python bench/demo_team.py --check  # exit 1 if the file is not what this writes
 
-The team is the jargon benchmark's first round on the demo knowledge base: the same
-slang (`bench/jargon_slang.py`), the same seeded split, the same four people asking each
-rated question in four wordings. Rows, one JSON object a line:
-- `{"set": "rated", "person", "question", "relevant"}`: what a teammate asks and rates;
+The team is the jargon benchmark's three rounds on the demo knowledge base: the same
+slang (`bench/jargon_slang.py`), the same seeded split, the same four people a round
+asking each rated question in four wordings. Rows, one JSON object a line:
+- `{"set": "rated", "round", "person", "question", "relevant"}`: what a teammate asks and
+  rates in that round (the playground's first press asks round 1, the next round 2, ...);
 - `{"set": "held_out", "question", "plain", "relevant"}`: slang questions nobody rates,
   shown before and after learning (with the plain wording they were made from).
 """
@@ -28,12 +29,13 @@ ASKS = 4
 
 def team_rows() -> list[dict[str, object]]:
     _, split = jargon_split("demo", 3)
-    people = PEOPLE[0]
     rows: list[dict[str, object]] = []
-    for i, q in enumerate(split.rounds[0]):
-        for j, text in enumerate([q.slang, *q.reasks][:ASKS]):
-            rows.append({"set": "rated", "person": people[(i + j) % len(people)], "question": text,
-                         "relevant": list(q.relevant)})
+    for number, questions in enumerate(split.rounds, start=1):
+        people = PEOPLE[(number - 1) % len(PEOPLE)]
+        for i, q in enumerate(questions):
+            for j, text in enumerate([q.slang, *q.reasks][:ASKS]):
+                rows.append({"set": "rated", "round": number, "person": people[(i + j) % len(people)],
+                             "question": text, "relevant": list(q.relevant)})
     rows += [{"set": "held_out", "question": q.slang, "plain": q.plain, "relevant": list(q.relevant)}
              for q in split.held_out]
     return rows

@@ -30,7 +30,8 @@ PHOENIX_PAGES = [Document(f"notes/phoenix-{n}", f"Phoenix billing note {n}: the 
 
 TEAM = Team(
     rated=(TeamQuestion("what is project phoenix?", ("services/phoenix",), person="ben"),
-           TeamQuestion("phoenix billing", ("glossary/slipway",), person="cai")),
+           TeamQuestion("phoenix billing", ("glossary/slipway",), person="cai"),
+           TeamQuestion("who runs the quay", ("glossary/quay",), person="emil", round=2)),
     held_out=(TeamQuestion("who approves production deploys", ("glossary/bosun",), plain="same"),
               TeamQuestion("what is the quay", ("glossary/quay",))))
 
@@ -94,6 +95,26 @@ def test_the_team_asks_and_rates_then_a_cycle_learns_and_the_page_shows_before_a
     assert all(set(e["before"]) == {"title", "right"} for e in state["examples"])
 
 
+def test_each_press_plays_the_next_round_until_the_team_has_asked_them_all(
+        playground: Playground, services: Services) -> None:
+    with httpx.Client(base_url=playground.url, timeout=15) as page:
+        first = page.post("/playground/api/team", json={}).json()
+        assert (first["round"], first["rounds"]) == (1, 2)
+        assert playground.team.wait(60)["next_round"] == 2
+        assert TeamRuns(playground, team=lambda: TEAM).state()["next_round"] == 2  # after a restart too
+
+        assert page.post("/playground/api/team", json={}).json()["round"] == 2
+        second = playground.team.wait(60)
+        refused = page.post("/playground/api/team", json={})
+
+    assert second["state"] == "done" and sum(second["outcomes"].values()) == 1
+    assert second["next_round"] is None and "Round 2 of 2" in second["message"]
+    general = playground.slack.messages(playground.channel)
+    assert (playground.slack.user_id("emil"), f"<@{BOT_USER_ID}> who runs the quay") in \
+        {(m["user"], m["text"]) for m in general}
+    assert refused.status_code == 409 and "asked all 2 rounds" in refused.json()["message"]
+
+
 def test_the_step_waits_its_turn_while_a_learning_cycle_runs(services: Services) -> None:
     import threading
 
@@ -115,13 +136,15 @@ def test_the_step_waits_its_turn_while_a_learning_cycle_runs(services: Services)
     assert "learning cycle is running" in refused.json()["message"]
 
 
-def test_the_demo_team_is_the_jargon_benchmarks_first_round() -> None:
+def test_the_demo_team_is_the_jargon_benchmarks_three_rounds() -> None:
     from bench.demo_team import team_file_text
     from bot.playground.demo import TEAM as TEAM_FILE
 
     assert TEAM_FILE.read_text(encoding="utf-8") == team_file_text()
     team = Team.load()
-    assert len(team.rated) == 104 and len(team.held_out) == 55
-    assert {q.person for q in team.rated} == {"ana", "ben", "cai", "dora"}
+    assert team.rounds == 3 and [len(team.round(n)) for n in (1, 2, 3)] == [104, 104, 104]
+    assert len(team.held_out) == 55
+    assert {q.person for q in team.round(1)} == {"ana", "ben", "cai", "dora"}
+    assert {q.person for q in team.round(2)} == {"emil", "fern", "gus", "hana"}
     rated = {q.question.lower() for q in team.rated}
     assert not rated & {q.question.lower() for q in team.held_out}

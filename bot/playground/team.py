@@ -1,12 +1,14 @@
 """"Let the team rate": watch Argot learn the demo team's slang, in a few minutes.
 
-The demo team (bot/demo/team.jsonl, the jargon benchmark's first round) speaks a slang
+The demo team (bot/demo/team.jsonl, the jargon benchmark's three rounds) speaks a slang
 the knowledge base never uses: "the tollbooth" for Tollgate, "sparkles" for feature
-flags, "yeet" for deploy. The step runs on a thread, and the page follows it:
+flags, "yeet" for deploy. Each press of the button plays the next round the team has not
+asked yet (new teammates, new questions, rating what serves then, as in the benchmark).
+The step runs on a thread, and the page follows it:
 
 1. **before**: the team's held-out slang questions (nobody rates them) are answered by
    what serves now, and scored (MRR@10, and whether the best match is right);
-2. **the team rates**: four teammates ask their questions in #general, each in several
+2. **the team rates**: four teammates ask the round's questions in #general, each in several
    wordings, and rate what the bot shows (`bot.playground.teammates`: 👍 a right best
    match; else 👎 and 👍 a right alternative; half of them reply with the right page when
    nothing shown is right), all through the emulated Slack, so the page shows it happen;
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from bot.playground.demo import TEAM
 from bot.playground.learning import wait_while_running
 from bot.playground.teammates import OUTCOMES, Teammates, wait_for_votes
+from engine.evaluation.querysets import normalise_question
 
 if TYPE_CHECKING:
     from bot.playground.runner import Playground
@@ -48,6 +51,8 @@ class TeamQuestion:
     relevant: tuple[str, ...]
     person: str = ""
     plain: str = ""
+    round: int = 1
+    """The round a rated question is asked in (the button's first press asks round 1)."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,23 @@ class Team:
     def load(cls, path: Path = TEAM) -> Team:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         questions = {kind: tuple(TeamQuestion(r["question"], tuple(r["relevant"]), r.get("person", ""),
-                                              r.get("plain", "")) for r in rows if r["set"] == kind)
+                                              r.get("plain", ""), int(r.get("round", 1)))
+                                 for r in rows if r["set"] == kind)
                      for kind in ("rated", "held_out")}
         return cls(questions["rated"], questions["held_out"])
+
+    @property
+    def rounds(self) -> int:
+        return max((q.round for q in self.rated), default=0)
+
+    def round(self, number: int) -> tuple[TeamQuestion, ...]:
+        return tuple(q for q in self.rated if q.round == number)
+
+    def next_round(self, asked: set[str]) -> int | None:
+        """The first round with a question not yet asked (`asked`: normalised texts), or
+        None when the team has asked them all."""
+        return next((n for n in range(1, self.rounds + 1)
+                     if any(normalise_question(q.question) not in asked for q in self.round(n))), None)
 
 
 def answered(playground: Playground, questions: Sequence[TeamQuestion]
@@ -103,6 +122,12 @@ class TeamRuns:
 
     def state(self) -> dict[str, Any]:
         with self._lock:
+            if "next_round" in self._state or self._state["state"] == "running":
+                return dict(self._state)
+        team = self.team()
+        upcoming = {"next_round": team.next_round(asked_questions(self.playground)), "rounds": team.rounds}
+        with self._lock:
+            self._state = {**upcoming, **self._state}
             return dict(self._state)
 
     def _update(self, **changes: Any) -> None:
@@ -110,44 +135,54 @@ class TeamRuns:
             self._state = {**self._state, **changes}
 
     def start(self) -> dict[str, Any]:
-        """Start the step unless it (or a learning cycle) is running; returns the state."""
+        """Start the team's next round unless the step (or a learning cycle) is running,
+        or the team has asked every round; returns the state."""
+        team = self.team()
+        number = team.next_round(asked_questions(self.playground))
         with self._lock:
             if self._state["state"] == "running":
                 return dict(self._state)
             if self.playground.learning.state()["state"] == "running":
                 return {**self._state, "message": "A learning cycle is running; try again when it is done."}
+            if number is None:
+                return {**self._state, "next_round": None, "rounds": team.rounds,
+                        "message": f"The team has asked all {team.rounds} rounds of its questions. Ask and "
+                                   "rate your own in #general, then press Learn now."}
             run = self._state["run"] + 1
             self._state = {"state": "running", "phase": "before", "run": run, "started": time.time(),
-                           "message": "Answering the team's slang questions before anything is learnt…"}
+                           "round": number, "rounds": team.rounds,
+                           "message": f"Round {number} of {team.rounds}. Answering the team's slang "
+                                      "questions before anything is learnt…"}
             started = dict(self._state)
-        threading.Thread(target=self._run, name="argot-team-rates", daemon=True).start()
+        threading.Thread(target=self._run, args=(team, number), name="argot-team-rates", daemon=True).start()
         return started
 
     def wait(self, timeout: float) -> dict[str, Any]:
         """Block until the step is not running (tests); returns the state."""
         return wait_while_running(self.state, timeout)
 
-    def _run(self) -> None:
+    def _run(self, team: Team, number: int) -> None:
         try:
-            self._update(**self._steps())
+            self._update(**self._steps(team, number))
         except Exception as exc:  # noqa: BLE001 - the page must hear about any failure
             log.exception("the team step failed")
             self._update(state="failed", message=f"The team step failed: {type(exc).__name__}: {exc}")
 
-    def _steps(self) -> dict[str, Any]:
-        team, playground = self.team(), self.playground
+    def _steps(self, team: Team, round_number: int) -> dict[str, Any]:
+        playground = self.playground
         before, best_before = answered(playground, team.held_out)
         self._update(before=before, phase="rating",
                      message=f"Held-out slang before: MRR@10 {before['mrr@10']:.3f}. The team is asking…")
         teammates = Teammates(playground.slack, replies=self.replies)
         votes = playground.services.feedback.vote_count()
         outcomes = dict.fromkeys(OUTCOMES, 0)
-        for number, q in enumerate(team.rated, start=1):
+        rated = team.round(round_number)
+        for number, q in enumerate(rated, start=1):
             asked = teammates.ask_and_rate(q.person, q.question, q.relevant)
             outcomes[asked.outcome] += 1
             votes += asked.votes
-            self._update(outcomes=dict(outcomes), message=f"{q.person.capitalize()} asked question "
-                         f"{number} of {len(team.rated)} and rated the answers…")
+            self._update(outcomes=dict(outcomes), message=f"Round {round_number}: {q.person.capitalize()} "
+                         f"asked question {number} of {len(rated)} and rated the answers…")
         wait_for_votes(playground.services.feedback, votes)
         learning = playground.learning
         learning.start()
@@ -157,7 +192,17 @@ class TeamRuns:
         examples = [example(q, b, a) for q, b, a in zip(team.held_out, best_before, best_after, strict=True)]
         changed = [e for e in examples if e["before"]["right"] != e["after"]["right"]]
         shown = (changed + [e for e in examples if e not in changed])[:EXAMPLES]
+        upcoming = team.next_round(asked_questions(playground))
+        again = (f" Press again for round {upcoming}: new teammates ask new questions and rate what "
+                 "serves then." if upcoming else "")
         return {"state": "done", "phase": "after", "after": after, "examples": shown,
                 "decision": report.get("decision"), "learnt": report.get("learnt") or [],
-                "message": f"Held-out slang MRR@10 {before['mrr@10']:.3f} → {after['mrr@10']:.3f} "
-                           f"({report.get('decision', 'no decision')})."}
+                "next_round": upcoming,
+                "message": f"Round {round_number} of {team.rounds}: held-out slang MRR@10 "
+                           f"{before['mrr@10']:.3f} → {after['mrr@10']:.3f} "
+                           f"({report.get('decision', 'no decision')}).{again}"}
+
+
+def asked_questions(playground: Playground) -> set[str]:
+    """The questions rated in the playground so far (normalised): which rounds are done."""
+    return {normalise_question(row["question"]) for row in playground.services.feedback.export()}

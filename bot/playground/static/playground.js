@@ -403,8 +403,12 @@ function renderTeam(state) {
   status.className = "learning-status " + state.state;
   status.textContent = state.message || "";
   const button = $("team-rates");
-  button.disabled = state.state === "running";
-  button.textContent = state.state === "running" ? "The team is at it…" : "Let the team rate";
+  const finished = state.next_round === null && state.state !== "running";
+  button.disabled = state.state === "running" || finished;
+  button.textContent = state.state === "running" ? `Round ${state.round} of ${state.rounds}: the team is at it…`
+    : finished ? `The team has asked all ${state.rounds} rounds`
+    : state.next_round > 1 ? `Let the team rate: round ${state.next_round} of ${state.rounds}`
+    : "Let the team rate";
   const box = $("team-report");
   box.replaceChildren();
   const outcomes = state.outcomes;
