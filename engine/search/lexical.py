@@ -130,7 +130,8 @@ class LexicalIndex:
     def loaded(self) -> Bm25 | None:
         """The `Bm25` in memory if it is still the collection's (checked as `current`
         checks); None before the first search, or when the collection changed since it
-        was built (the caller reads from Chroma then). Never builds or loads one: a
+        was built, or while it is being rebuilt (the caller reads from Chroma then). Never
+        builds, loads or waits for one: a
         dense-only searcher, which never calls `current`, still sees a page edited a
         moment ago with its new text."""
         bm25 = self._bm25
@@ -138,11 +139,15 @@ class LexicalIndex:
         if bm25 is None or (writes == self._writes
                             and time.monotonic() - self._checked_at < self.recheck_seconds):
             return bm25
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return None  # being rebuilt: the caller reads from Chroma rather than wait
+        try:
             if self.index.fresh_generation() != self._generation:
                 return None
             self._checked_at, self._writes = time.monotonic(), writes
             return self._bm25
+        finally:
+            self._lock.release()
 
     def _refresh(self) -> Bm25:
         now = time.monotonic()
@@ -152,11 +157,13 @@ class LexicalIndex:
             return bm25
         with self._lock:
             generation = self.index.fresh_generation()
-            self._checked_at = now
-            self._writes = writes
             if generation != self._generation or self._bm25 is None:
                 self._bm25 = self._saved_or_built(generation)
                 self._generation = generation
+            # Marked checked only now: while it was rebuilt, other searches waited (or,
+            # in `loaded`, went to Chroma) instead of answering from the old copy.
+            self._checked_at = now
+            self._writes = writes
             return self._bm25
 
     def _saved_or_built(self, generation: int) -> Bm25:
