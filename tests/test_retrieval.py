@@ -167,3 +167,30 @@ def test_a_page_edited_in_this_process_answers_with_its_new_text_in_dense_mode(
 
     [hit] = retriever.search("golden ticket queue", k=1, mode="dense")
     assert hit.doc_id == "glossary/gtq" and "Plumbers" in hit.text
+
+
+def test_while_bm25_is_rebuilt_after_a_change_dense_answers_do_not_use_the_old_copy(
+        services: Services, retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    lexical = retriever.lexical
+    old = lexical.current()
+    entered, release = threading.Event(), threading.Event()
+    build = lexical._saved_or_built
+
+    def slow_build(generation: int):  # noqa: ANN202
+        entered.set()
+        release.wait(10)
+        return build(generation)
+
+    monkeypatch.setattr(lexical, "_saved_or_built", slow_build)
+    gtq = next(doc for doc in DOCS if doc.doc_id == "glossary/gtq")
+    services.ingestor().ingest([replace(gtq, text="GTQ means golden ticket queue, now run by the Plumbers.")])
+    rebuilding = threading.Thread(target=lexical.current)
+    rebuilding.start()
+    assert entered.wait(10)
+
+    assert lexical.loaded() is None  # not `old`: dense answers read the chunks from Chroma
+    release.set()
+    rebuilding.join(10)
+    assert lexical.loaded() not in (None, old)
