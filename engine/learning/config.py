@@ -29,7 +29,9 @@ class LearningConfig:
         gold_queries: a query file the candidate must not fall back on (ARGOT_GOLD_QUERIES).
         gold_tolerance: how far below the active model on the gold file is still allowed.
         alphas: weights of the fine-tuned model blended with the base, tried in turn
-            (ARGOT_COCKTAIL_ALPHAS; 1 = no blending).
+            (ARGOT_COCKTAIL_ALPHAS; 1 = no blending, the default: on the jargon benchmark
+            no blending was as good or better than the weights the cycle chose, and
+            choosing cost a pool's embedding per weight; docs/benchmarks.md).
         pool_depth: documents per question re-embedded while choosing the blend.
         aux_share / aux_min: FAQ and glossary examples, at most `aux_share` per rated
             example and at least `aux_min`.
@@ -46,7 +48,7 @@ class LearningConfig:
     gate_margin: float = 0.01
     gold_queries: Path | None = None
     gold_tolerance: float = 0.0
-    alphas: tuple[float, ...] = (1.0, 0.75, 0.5)
+    alphas: tuple[float, ...] = (1.0,)
     pool_depth: int = 20
     aux_share: float = 1.0
     aux_min: int = 32
