@@ -55,6 +55,7 @@ class LearningCorpus:
         for row, present in enumerate(self.sets):
             for token in present:
                 self.postings[token].append(row)
+        self._rows_with: dict[tuple[str, ...], frozenset[int]] = {}
         self.model = bm25s.BM25()
         self.model.index(self.tokens, show_progress=False)
         self.vocab = self.model.vocab_dict
@@ -65,14 +66,25 @@ class LearningCorpus:
     def contains(self, row: int, phrase: tuple[str, ...]) -> bool:
         if len(phrase) == 1:
             return phrase[0] in self.sets[row]
-        if not set(phrase) <= self.sets[row]:
-            return False
-        tokens, n = self.tokens[row], len(phrase)
-        return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
+        return row in self.rows_with(phrase)
 
     def df(self, phrase: tuple[str, ...]) -> int:
-        rows = self.postings.get(phrase[0], [])
-        return len(rows) if len(phrase) == 1 else sum(1 for r in rows if self.contains(r, phrase))
+        return len(self.postings.get(phrase[0], [])) if len(phrase) == 1 else len(self.rows_with(phrase))
+
+    def rows_with(self, phrase: tuple[str, ...]) -> frozenset[int]:
+        """The documents holding a phrase of two words or more (found once, then kept:
+        the learner asks about the same phrases for many questions and documents)."""
+        found = self._rows_with.get(phrase)
+        if found is None:
+            words, n = set(phrase), len(phrase)
+
+            def holds(tokens: list[str]) -> bool:
+                return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+            found = frozenset(row for row in self.postings.get(phrase[0], [])
+                              if words <= self.sets[row] and holds(self.tokens[row]))
+            self._rows_with[phrase] = found
+        return found
 
     def reciprocal_rank(self, tokens: Sequence[str], positives: Sequence[int]) -> float:
         known = [t for t in tokens if t in self.vocab]

@@ -26,21 +26,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from engine.embedders import TextEmbedder
-from engine.evaluation.corpus import EvalCorpus, ExactVectors
+from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
 from engine.learning.crossfit import fold_of
 from engine.learning.gate import Evidence, paired_bootstrap
+from engine.learning.sides import ModelSide, question_lists
 from engine.learning.trainingdata import RatedQuestion
-from engine.search.fusion import FUSION_DEPTH, fuse
+from engine.search.fusion import fuse
 from engine.search.lexical import Bm25
-from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory, MemoryRanker, chunk_lookup
+from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory
 from engine.search.profile import LearnedProfile
 from engine.search.ranking import RankedChunk
-from engine.search.retrieval import Searcher, Weighted
 from engine.search.vocabulary import Vocabulary
 from engine.types import Chunk
 
@@ -49,18 +46,6 @@ TIE = 0.002
 FOLDS = 5
 FUSION_WEIGHTS = ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0), (1.0, 0.25), (1.0, 0.0), (0.0, 1.0))
 MEMORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
-
-
-@dataclass(frozen=True)
-class ModelSide:
-    """One model as the levers see it: its embedder and its vectors of the corpus."""
-
-    name: str
-    """"active" or "candidate"."""
-    embedder: TextEmbedder
-    vectors: np.ndarray
-    corpus: EvalCorpus | None = None
-    """The chunks `vectors` are of, when not every chunk (a cross-fitted half's pool)."""
 
 
 @dataclass(frozen=True)
@@ -285,7 +270,7 @@ def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuesti
     texts = [expand.expand_text(q.text) for q in questions]
     return FeedbackMemory([q.text for q in questions],
                           [tuple(sorted(q.positives, key=lambda d: -q.positives[d])) for q in questions],
-                          side.embedder.embed_batch(texts, "query"), threshold)
+                          side.question_vectors(texts), threshold)
 
 
 def _without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | None:
@@ -306,23 +291,6 @@ def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
     weights = profile.weights
     return _measure([_Part.of(queries, found)],
                     [weights.get("dense", 1.0), weights.get("bm25", 1.0), weights.get("memory", 0.0)])
-
-
-def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocabulary: Vocabulary,
-                   memory: FeedbackMemory | None, bm25: Bm25 | None = None
-                   ) -> list[list[list[str]]]:
-    """Per question: its dense, BM25 (and memory) rankings, doc ids, from the serving stack."""
-    bm25 = bm25 or Bm25.over(corpus.chunks)
-    rankers = [Weighted("memory", MemoryRanker(memory, chunk_lookup(bm25.chunks)), 1.0)] \
-        if memory is not None and len(memory) else []
-    vectors = ExactVectors(corpus if side.corpus is None else side.corpus, side.vectors)
-    searcher = Searcher(vectors, bm25, side.embedder, "hybrid",
-                        expansions=[vocabulary.expand] if vocabulary else [], rankers=rankers)
-    found = []
-    for text in queries.texts:
-        ranked = searcher.ranked_lists(searcher.query(text), FUSION_DEPTH)
-        found.append([[item.chunk.doc_id for item in ranking] for ranking, _ in ranked])
-    return found
 
 
 def _measure(parts: Sequence[_Part], weights: Sequence[float]) -> Measured:
