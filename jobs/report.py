@@ -44,7 +44,7 @@ def describe(report: CycleReport) -> str:
         lines.append(f"Training: {training.get('loss_function', '').upper()}, {training.get('steps')} "
                      f"steps on {training.get('rows')} rows"
                      + (f" ({training['epochs']:g} epochs)" if training.get("epochs") else "")
-                     + (f", blended with the base at {alpha:g}" if alpha is not None else ""))
+                     + (f", blended with the base at {alpha:g}" if alpha is not None and alpha < 1 else ""))
     from engine.learning.report import describe_levers
 
     lines += describe_levers(report.levers, report.learnt if decision == "promoted" else [])
