@@ -36,14 +36,14 @@ class RatedHome:
     @property
     def active(self) -> Any:
         """The active model as the levers see it."""
-        from engine.learning.levers import ModelSide
+        from engine.learning.sides import ModelSide
 
         return ModelSide("active", self.collected.embedder, self.collected.corpus.vectors)
 
     def side(self, model: Any, name: str) -> Any:
         """A fine-tuned model, with the whole corpus embedded by it."""
         from engine.evaluation.vectors import embed_texts
-        from engine.learning.levers import ModelSide
+        from engine.learning.sides import ModelSide
         from engine.learning.training import in_memory_embedder
 
         embedder = in_memory_embedder(model, name)

@@ -82,8 +82,9 @@ def main() -> None:
     from bot.services import Services
     from bot.settings import Settings
     from engine.evaluation.querysets import QuerySet
-    from engine.learning.levers import ModelSide, measure_profile
+    from engine.learning.levers import measure_profile
     from engine.learning.mining import ActiveCorpus
+    from engine.learning.sides import ModelSide
     from engine.learning.trainingdata import RatedQuestion
     from engine.learning.vocabulary import learn_vocabulary
     from engine.search.profile import LearnedProfile

@@ -28,7 +28,7 @@ from engine.evaluation.measure import (
 )
 from engine.evaluation.querysets import QuerySet, QuerySetError, held_out
 from engine.evaluation.scoreboard import render_markdown, render_text
-from engine.evaluation.vectors import EmbeddingCache
+from engine.evaluation.vectors import EmbeddingCache, QueryVectors
 from engine.feedback import AskedQuestion, ShownAnswer, TrainingPair, Vote
 from engine.types import Chunk, Document
 from tests.conftest import DEMO_KB, REPO
@@ -406,3 +406,14 @@ def test_real_minilm_agrees_with_the_evaluator_and_a_second_local_model_is_compa
     full, cut = table.rows
     assert full.scores == ours and cut.scores and cut.scores.ndcg_at_10 != ours.ndcg_at_10
     assert full.dimension == cut.dimension == 384 and full.size_bytes > cut.size_bytes > 10**7
+
+
+def test_query_vectors_embed_each_question_once_and_the_unknown_ones_in_one_batch() -> None:
+    embedder = FakeEmbedder()
+    questions = QueryVectors(embedder)
+    first = questions.embed_batch(["what is the tollbooth", "who owns sparkles"], "query")
+    again = questions.embed_batch(["who owns sparkles", "what is the tollbooth", "what is yeet"], "query")
+
+    assert embedder.calls == [2, 1]
+    assert np.array_equal(again[:2], first[::-1])
+    assert np.array_equal(again[2], embedder.embed_query("what is yeet"))

@@ -10,7 +10,8 @@ import numpy as np
 from engine.embedders import Kind
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.querysets import QuerySet, normalise_question
-from engine.learning.levers import ModelSide, Setting, choose_levers
+from engine.learning.levers import Setting, choose_levers
+from engine.learning.sides import ModelSide
 from engine.learning.trainingdata import RatedQuestion
 from engine.learning.vocabulary import learn_vocabulary
 from engine.search.profile import LearnedProfile

@@ -131,8 +131,10 @@ def embed_texts(embedder: TextEmbedder, texts: Sequence[str],
 class QueryVectors(TextEmbedder):
     """An embedder whose question vectors come from `known` when they are there.
 
-    Any other question is embedded by `embedder` one at a time, as the bot embeds,
-    and `seconds[text]` says how long that took. Documents go to `embedder`.
+    Any other question asked through `embed_query` is embedded by `embedder` one at a
+    time, as the bot embeds, and `seconds[text]` says how long that took; `embed_batch`
+    embeds the ones it does not know in one batch. Either way a question is embedded once
+    and then known. Documents go to `embedder`.
     """
 
     def __init__(self, embedder: TextEmbedder, known: Mapping[str, np.ndarray] | None = None) -> None:
@@ -161,6 +163,11 @@ class QueryVectors(TextEmbedder):
         return vector
 
     def embed_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        if kind == "query":
-            return np.vstack([self.embed_query(text) for text in texts])
-        return self.embedder.embed_batch(texts, kind)
+        if kind != "query":
+            return self.embedder.embed_batch(texts, kind)
+        missing = list(dict.fromkeys(text for text in texts if text not in self.known))
+        if missing:
+            self.known.update(zip(missing, self.embedder.embed_batch(missing, "query"), strict=True))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self.known[text] for text in texts])

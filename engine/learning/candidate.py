@@ -71,12 +71,12 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     """Fine-tune from `base_model` (in two cross-fitted halves, averaged, when there are
     enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
     save the result in the pending folder, and learn this cycle's vocabulary."""
-    from engine.learning.crossfit import halves_of, soup, train_halves
+    from engine.learning.crossfit import soup, train_halves
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
     prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
-    halves = halves_of(collected.training_questions) if config.cross_fit else {}
+    halves = collected.halves
     with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
         if halves:
             trained_halves = train_halves(base_model, mined.examples, halves, config.training,
@@ -143,7 +143,8 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     fusion on the judging questions, and measure both sides as they would answer.
     `served` is what the active version answers with besides its model."""
     from engine.evaluation.vectors import embed_texts
-    from engine.learning.levers import ModelSide, choose_levers, measure_profile
+    from engine.learning.levers import choose_levers, measure_profile
+    from engine.learning.sides import ModelSide
     from engine.learning.training import in_memory_embedder, save
 
     corpus = collected.corpus.corpus
@@ -188,7 +189,7 @@ def half_sides(collected: Collected, trained: Trained, pool_depth: int) -> list[
     from engine.evaluation.vectors import embed_texts
     from engine.learning.crossfit import MAX_JUDGED
     from engine.learning.gate import pool_of
-    from engine.learning.levers import ModelSide
+    from engine.learning.sides import ModelSide
     from engine.learning.training import in_memory_embedder
     from engine.learning.trainingdata import stable_fraction
 

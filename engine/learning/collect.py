@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ class Collected:
     seen: frozenset[str] = frozenset()
     """Rated questions (keys) the active version learnt from (`trained_on`): they do not
     judge its model against the candidate's, as it would only be recalling them."""
+    halves: dict[str, int] = field(default_factory=dict)
+    """Rated question key → its cross-fitting half (`engine.learning.crossfit.halves_of`);
+    empty when the candidate is trained as one model."""
 
     @property
     def judging(self) -> QuerySet:
@@ -104,9 +107,10 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     # The gate judges on the held-out slice and on every rated training question
     # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
     seen = trained_on(active)
+    halves = halves_of(train) if config.cross_fit else {}  # rated questions only: FAQ pairs never count
     have = len(held_out) if held_out else 0
     crossed = sum(1 for q in train if set(q.positives) & known)
-    slice_needed = 1 if config.cross_fit and halves_of(train) else MIN_SLICE
+    slice_needed = 1 if halves else MIN_SLICE
     enough = have >= slice_needed and have + crossed >= config.min_held_out
     if not enough and not gold:
         raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "
@@ -129,7 +133,7 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     progress(f"  {len(train)} rated questions to learn from, "
              f"{report.ratings['held_out_questions']} held out to judge on; "
              f"{len(questions)} questions with FAQ and glossary pairs")
-    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold, seen)
+    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold, seen, halves)
 
 
 TRAINED_ON = "trained_on.json"

@@ -31,7 +31,7 @@ from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
 from engine.learning.crossfit import fold_of
 from engine.learning.gate import Evidence, paired_bootstrap
-from engine.learning.sides import ModelSide, question_lists
+from engine.learning.sides import ModelSide, question_lists, remembering
 from engine.learning.trainingdata import RatedQuestion
 from engine.search.fusion import fuse
 from engine.search.lexical import Bm25
@@ -151,8 +151,10 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             judged on them (today's would be recalling them); the other levers still are.
     """
     bm25 = Bm25.over(corpus.chunks)
-    halves = [(unseen - seen, half) for unseen, half in halves]
-    sides = {side.name: side for side in (active, candidate) if side is not None}
+    # The same questions are asked of each model many times: each is embedded once.
+    sides = {side.name: remembering(side) for side in (active, candidate) if side is not None}
+    active = sides["active"]
+    halves = [(unseen - seen, remembering(half)) for unseen, half in halves]
     memories = [q for q in remembered if q.source == "rating" and q.positives]
     # Rewordings' groups: the folds, and the bootstrap's draws (four wordings of one
     # question rise and fall together).
@@ -270,7 +272,7 @@ def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuesti
     texts = [expand.expand_text(q.text) for q in questions]
     return FeedbackMemory([q.text for q in questions],
                           [tuple(sorted(q.positives, key=lambda d: -q.positives[d])) for q in questions],
-                          side.question_vectors(texts), threshold)
+                          side.embedder.embed_batch(texts, "query"), threshold)
 
 
 def _without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | None:

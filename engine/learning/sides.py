@@ -2,25 +2,26 @@
 
 Choosing the levers answers the same questions with the same model many times: each
 cross-check fold embeds the other folds' rated questions for the feedback memory, with and
-without the vocabulary, once per model. A `ModelSide` embeds each question text once and
-keeps its vector (the same model gives the same vector): on the Debian FAQ benchmark, the
-memory's embeddings were half of choosing the levers.
+without the vocabulary, once per model. `remembering` gives a side whose embedder keeps
+its questions' vectors (`engine.evaluation.vectors.QueryVectors`), so each text is
+embedded once: on the Debian FAQ benchmark, the memory's embeddings were half of choosing
+the levers.
 
 Example:
-    >>> side = ModelSide("active", embedder, vectors)
+    >>> side = remembering(ModelSide("active", embedder, vectors))
     >>> lists = question_lists(corpus, held_out, side, vocabulary, memory)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.evaluation.corpus import EvalCorpus, ExactVectors
 from engine.evaluation.querysets import QuerySet
+from engine.evaluation.vectors import QueryVectors
 from engine.search.fusion import FUSION_DEPTH
 from engine.search.lexical import Bm25
 from engine.search.memory import FeedbackMemory, MemoryRanker, chunk_lookup
@@ -38,17 +39,13 @@ class ModelSide:
     vectors: np.ndarray
     corpus: EvalCorpus | None = None
     """The chunks `vectors` are of, when not every chunk (a cross-fitted half's pool)."""
-    asked: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
-    """Question text → its vector, for the questions embedded so far."""
 
-    def question_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """The questions' vectors, shape (len(texts), dimension); each text embedded once."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self.asked))
-        if missing:
-            self.asked.update(zip(missing, self.embedder.embed_batch(missing, "query"), strict=True))
-        if not texts:
-            return np.zeros((0, self.vectors.shape[1]), dtype=np.float32)
-        return np.stack([self.asked[t] for t in texts])
+
+def remembering(side: ModelSide) -> ModelSide:
+    """The same side, its embedder keeping every question's vector once embedded."""
+    if isinstance(side.embedder, QueryVectors):
+        return side
+    return replace(side, embedder=QueryVectors(side.embedder))
 
 
 def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocabulary: Vocabulary,
@@ -62,7 +59,7 @@ def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocab
     searcher = Searcher(vectors, bm25, side.embedder, "hybrid",
                         expansions=[vocabulary.expand] if vocabulary else [], rankers=rankers)
     asked = [searcher.query(text) for text in queries.texts]
-    embedded = side.question_vectors([query.text for query in asked])
+    embedded = side.embedder.embed_batch([query.text for query in asked], "query")
     found = []
     for query, vector in zip(asked, embedded, strict=True):
         ranked = searcher.ranked_lists(replace(query, vector=vector), FUSION_DEPTH)

@@ -131,13 +131,11 @@ class LexicalIndex:
         """The `Bm25` in memory if it is still the collection's (checked as `current`
         checks); None before the first search, or when the collection changed since it
         was built, or while it is being rebuilt (the caller reads from Chroma then). Never
-        builds, loads or waits for one: a
-        dense-only searcher, which never calls `current`, still sees a page edited a
-        moment ago with its new text."""
+        builds, loads or waits for one: a dense-only searcher, which never calls
+        `current`, still sees a page edited a moment ago with its new text."""
         bm25 = self._bm25
         writes = self.index.local_writes()
-        if bm25 is None or (writes == self._writes
-                            and time.monotonic() - self._checked_at < self.recheck_seconds):
+        if bm25 is None or self._checked_lately(writes, time.monotonic()):
             return bm25
         if not self._lock.acquire(blocking=False):
             return None  # being rebuilt: the caller reads from Chroma rather than wait
@@ -153,7 +151,7 @@ class LexicalIndex:
         now = time.monotonic()
         bm25 = self._bm25
         writes = self.index.local_writes()  # read before the generation: a later write rechecks
-        if bm25 is not None and writes == self._writes and now - self._checked_at < self.recheck_seconds:
+        if bm25 is not None and self._checked_lately(writes, now):
             return bm25
         with self._lock:
             generation = self.index.fresh_generation()
@@ -165,6 +163,10 @@ class LexicalIndex:
             self._checked_at = now
             self._writes = writes
             return self._bm25
+
+    def _checked_lately(self, writes: int, now: float) -> bool:
+        """No write by this process since the last check, and that check is recent."""
+        return writes == self._writes and now - self._checked_at < self.recheck_seconds
 
     def _saved_or_built(self, generation: int) -> Bm25:
         folder = bm25store.cache_folder(self.index)
