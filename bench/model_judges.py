@@ -3,7 +3,7 @@
 On a jargon-benchmark home after its rated rounds, this trains what a cycle trains from
 those ratings (one mined negative, 60 steps, no time budget) three ways: one model on
 every rated question, and the two cross-fitted halves (`engine.learning.crossfit`) with
-their average. Each is measured:
+the base plus both halves' lessons (what the cycle serves). Each is measured:
 - on the benchmark's held-out slang and plain questions (55 on the demo: questions never
   rated, whose slang terms are each in two rated questions or more);
 - on the cycle's own held-out slice (rated questions held out by the product's split);
@@ -74,7 +74,7 @@ def main() -> None:
     known = set(corpus.doc_ids)
     base_state = base_state_dict(bench.base_model)
     alphas = [float(a) for a in args.alphas.split(",")]
-    merged = crossfit.soup([half.result.model for half in trained])
+    merged = crossfit.combine([half.result.model for half in trained], base_state)
     for alpha in alphas:
         at = f" at alpha {alpha}" if alphas != [1.0] else ""
         for n, half in enumerate(trained):
@@ -87,8 +87,8 @@ def main() -> None:
                                                                  "half": scores(half_side, unseen)}
             row["steps"] = half.result.steps
             rows[f"half {n + 1}{at}"] = row
-        rows[f"the halves' average (what the cycle serves){at}"] = {
-            s: scores(side(blend(merged, base_state, alpha), "soup"), q) for s, q in sets.items()}
+        rows[f"the halves' lessons added (what the cycle serves){at}"] = {
+            s: scores(side(blend(merged, base_state, alpha), "combined"), q) for s, q in sets.items()}
     out = {"command": " ".join(sys.argv), "salt": args.salt, "seconds": round(time.perf_counter() - started),
            "held_out": len(rated.sets["slang"]), "cycle_held_out": len(collected.judging), "rows": rows}
     print(json.dumps(out, indent=1))

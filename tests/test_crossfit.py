@@ -1,11 +1,11 @@
 """Cross-fitting: the candidate is trained in two halves of the rated questions, each half
-judged by the model that never saw it, and the two models averaged into one."""
+judged by the model that never saw it, and both halves' lessons added to the base."""
 
 from __future__ import annotations
 
 import torch
 
-from engine.learning.crossfit import MIN_HALF, halves_of, soup
+from engine.learning.crossfit import MIN_HALF, combine, halves_of
 from engine.learning.trainingdata import RatedQuestion
 
 
@@ -44,11 +44,21 @@ def test_too_few_rated_questions_train_one_model():
     assert halves_of(rated(MIN_HALF)) == {}
 
 
-def test_the_soup_is_the_mean_of_the_models_weights():
+def test_the_candidate_is_the_base_plus_both_halves_lessons():
+    base, first, second = (torch.nn.Linear(3, 2) for _ in range(3))
+
+    merged = combine([first, second], base.state_dict())
+
+    lesson = (first.weight - base.weight) + (second.weight - base.weight)
+    assert torch.allclose(merged.weight, base.weight + lesson)
+    assert torch.allclose(merged.bias, first.bias + second.bias - base.bias)
+    assert merged is not first and not torch.equal(first.weight, merged.weight)
+
+
+def test_a_weight_the_base_lacks_is_averaged():
     first, second = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
 
-    merged = soup([first, second])
+    merged = combine([first, second], {"weight": torch.zeros(2, 3)})
 
-    assert torch.allclose(merged.weight, (first.weight + second.weight) / 2)
+    assert torch.allclose(merged.weight, first.weight + second.weight)
     assert torch.allclose(merged.bias, (first.bias + second.bias) / 2)
-    assert merged is not first and not torch.equal(first.weight, merged.weight)

@@ -68,10 +68,10 @@ class Evaluated:
 def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
           rejected: set[str], config: LearningConfig, report: CycleReport,
           progress: Progress) -> Trained:
-    """Fine-tune from `base_model` (in two cross-fitted halves, averaged, when there are
+    """Fine-tune from `base_model` (in two cross-fitted halves, their lessons added, when there are
     enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
     save the result in the pending folder, and learn this cycle's vocabulary."""
-    from engine.learning.crossfit import soup, train_halves
+    from engine.learning.crossfit import combine, train_halves
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
@@ -86,7 +86,9 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
             trained_halves = []
             results = [fine_tune(base_model, mined.examples, config.training,
                                  work_dir=Path(scratch), progress=progress, **prompts)]
-    tuned = soup([r.model for r in results]) if len(results) > 1 else results[0].model
+    blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
+    base_state = base_state_dict(base_model) if blending or len(results) > 1 else {}
+    tuned = combine([r.model for r in results], base_state) if len(results) > 1 else results[0].model
     report.training = {"loss_function": config.training.loss,
                        "steps": sum(r.steps for r in results), "rows": max(r.rows for r in results),
                        "loss": _mean([r.loss for r in results]),
@@ -94,8 +96,6 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
                        "stopped_early": any(r.stopped_early for r in results),
                        "seconds": round(sum(r.seconds for r in results), 2),
                        "halves": len(trained_halves)}
-    blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
-    base_state = base_state_dict(base_model) if blending else {}
 
     def model_at(alpha: float) -> TextEmbedder:
         return in_memory_embedder(blend(tuned, base_state, alpha),

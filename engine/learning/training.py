@@ -278,13 +278,14 @@ def blend(tuned: Any, base_state: dict[str, Any], alpha: float) -> Any:
     Args:
         tuned: the fine-tuned `SentenceTransformer`.
         base_state: the base model's `state_dict()` (same architecture).
-        alpha: 1.0 is the fine-tuned model itself, 0.0 the base.
+        alpha: 1.0 is the fine-tuned model itself, 0.0 the base; above 1 goes further
+            from the base than the fine-tuning did (task arithmetic).
     """
     import copy
 
     import torch
 
-    if alpha >= 1.0:
+    if alpha == 1.0:
         return tuned
     merged = copy.deepcopy(tuned)
     state = merged.state_dict()
