@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.learning.crossfit import MIN_HALF, combine, halves_of
+from engine.learning.crossfit import MIN_HALF, combine, halves_of, rare_words
 from engine.learning.trainingdata import RatedQuestion
 
 
@@ -62,3 +62,19 @@ def test_a_weight_the_base_lacks_is_averaged():
 
     assert torch.allclose(merged.weight, first.weight + second.weight)
     assert torch.allclose(merged.bias, (first.bias + second.bias) / 2)
+
+
+def test_questions_sharing_a_word_the_documents_lack_are_dealt_to_both_halves():
+    names = ["tollbooth", "sparkles", "abacus", "matchmaker", "attic", "firehose", "beeper", "yeet"]
+    questions = [RatedQuestion(f"who owns the {name} {topic}", {f"wiki/{name}-{topic}": 1.0})
+                 for name in names for topic in ("dashboard", "runbook")]
+    documents = [f"the {name} {topic} page" for name in ("gateway", "flags")
+                 for topic in ("dashboard", "runbook")]
+    rare = rare_words(questions, documents)
+
+    halves = halves_of(questions, lambda key: rare[key])
+
+    assert "tollbooth" in rare["who owns the tollbooth dashboard"]
+    assert "dashboard" not in rare["who owns the tollbooth dashboard"]
+    for name in names:
+        assert {halves[f"who owns the {name} dashboard"], halves[f"who owns the {name} runbook"]} == {0, 1}

@@ -18,7 +18,7 @@ from engine.evaluation.querysets import QuerySet, QuerySetError
 from engine.feedback import FeedbackStore
 from engine.index import ChunkIndex
 from engine.learning.config import LearningConfig
-from engine.learning.crossfit import halves_of
+from engine.learning.crossfit import halves_of, rare_words
 from engine.learning.cyclelog import CycleLog
 from engine.learning.mining import ActiveCorpus, Mined, mine
 from engine.learning.report import CycleReport
@@ -107,7 +107,10 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     # The gate judges on the held-out slice and on every rated training question
     # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
     seen = trained_on(active)
-    halves = halves_of(train) if config.cross_fit else {}  # rated questions only: FAQ pairs never count
+    halves: dict[str, int] = {}
+    if config.cross_fit:  # rated questions only: FAQ pairs never count
+        rare = rare_words(train, corpus.corpus.document_texts().values())
+        halves = halves_of(train, lambda key: rare.get(key, ()))
     have = len(held_out) if held_out else 0
     crossed = sum(1 for q in train if set(q.positives) & known)
     slice_needed = 1 if halves else MIN_SLICE

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -54,27 +55,70 @@ def fold_of(group: str, folds: int, salt: str = "fold") -> int:
     return min(folds - 1, int(stable_fraction(salt, group) * folds))
 
 
-def halves_of(questions: Sequence[RatedQuestion]) -> dict[str, int]:
+def halves_of(questions: Sequence[RatedQuestion],
+              rare_words: Callable[[str], Iterable[str]] | None = None) -> dict[str, int]:
     """Rated question key → its half (0 or 1); empty when a half would hold fewer than
     `MIN_HALF` questions (then one model is trained, as before).
 
-    A question's rewordings stay in one half. Different questions about one page are
-    dealt to the halves in turn, as cards are: each half's model has then seen another
-    question about most pages it is judged on, as the served model has seen every rated
-    page when a new question about one comes. (Split by a hash alone, a page's two
-    questions fall in one half as often as not, and that half's model has never heard
-    the team's word for the page: the reading then depends on the luck of the split.)
+    A question's rewordings stay in one half. Different questions about one page, and
+    different questions sharing a word the documents rarely use (`rare_words`: the
+    team's own words, "tollbooth"), are dealt to the halves in turn, as cards are: each
+    half's model has then heard the team's word and seen the page that most questions
+    it is judged on need, as the served model has when a new question comes. (Split by a
+    hash alone, a page's two questions fall in one half as often as not, and that half's
+    model has never heard the team's word for the page: the reading then depends on the
+    luck of the split.) Each group goes to the half that holds fewer of its page and rare
+    words so far (each weighed by one over the number of groups that have it: a word in
+    every question tells nothing), the smaller half on a tie, and to the smaller half
+    whenever the halves would otherwise drift two groups apart.
     """
     rated = {q.key: q.positives for q in questions if q.source == "rating" and q.positives}
     groups = rewording_groups(rated)
-    page = {group: min(rated[group], key=lambda doc: (-rated[group][doc], doc))
-            for group in set(groups.values())}
-    dealt = sorted(set(groups.values()), key=lambda g: (stable_fraction("half", page[g]),
-                                                        stable_fraction("half", g)))
-    half_of_group = {group: n % HALVES for n, group in enumerate(dealt)}
+    members: dict[str, list[str]] = {}
+    for key, group in groups.items():
+        members.setdefault(group, []).append(key)
+    page = {group: min(rated[group], key=lambda doc: (-rated[group][doc], doc)) for group in members}
+    marks = {group: {f"page {page[group]}"}
+             | ({f"word {w}" for key in keys for w in rare_words(key)} if rare_words else set())
+             for group, keys in members.items()}
+    spread = Counter(m for group_marks in marks.values() for m in group_marks)
+    dealt = sorted(members, key=lambda g: (stable_fraction("half", page[g]), stable_fraction("half", g)))
+    seen: list[Counter[str]] = [Counter() for _ in range(HALVES)]
+    size = [0] * HALVES
+    half_of_group: dict[str, int] = {}
+    for group in dealt:
+        smaller = min(range(HALVES), key=lambda h: size[h])
+        if max(size) - min(size) >= 2:
+            chosen = smaller
+        else:
+            chosen = min(range(HALVES), key=lambda h: (sum(seen[h][m] / spread[m] for m in marks[group]),
+                                                       size[h], h != smaller))
+        half_of_group[group] = chosen
+        seen[chosen].update(marks[group])
+        size[chosen] += 1
     half = {key: half_of_group[groups[key]] for key in rated}
     sizes = [sum(1 for h in half.values() if h == n) for n in range(HALVES)]
     return half if min(sizes) >= MIN_HALF else {}
+
+
+RARE_SHARE = 0.02
+"""A word in at most this share of the documents is rare: likely the team's own."""
+
+
+def rare_words(questions: Sequence[RatedQuestion], documents: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Rated question key → its words that at most `RARE_SHARE` of the documents use
+    (none at all included), leaving aside how people ask ("anyone", "quick")."""
+    from engine.search.tokens import QUESTION_WORDS, tokenize
+
+    asked = {q.key: set(tokenize(q.key)) - QUESTION_WORDS for q in questions if q.source == "rating"}
+    wanted = set().union(*asked.values()) if asked else set()
+    used: Counter[str] = Counter()
+    total = 0
+    for text in documents:
+        total += 1
+        used.update(wanted.intersection(tokenize(text)))
+    limit = RARE_SHARE * total
+    return {key: frozenset(w for w in words if used[w] <= limit) for key, words in asked.items()}
 
 
 @dataclass(frozen=True)
