@@ -63,7 +63,7 @@ def main() -> None:
         rows["one model, every rated question"] = {s: scores(whole_side, q) for s, q in sets.items()}
         rows["one model, every rated question"]["steps"] = whole.steps
     if args.salt == "product":
-        halves = crossfit.halves_of(collected.training_questions)
+        halves = collected.halves  # the cycle's own split, decided when it collects
     else:
         rated = {q.key: q.positives for q in collected.training_questions
                  if q.source == "rating" and q.positives}

@@ -6,8 +6,8 @@ from luck: a model that lifts 55 new slang questions' MRR@10 by +0.13 (dense) fe
 0.06 nDCG@10 on those 12 groups (docs/benchmarks.md, "Cross-fitting the model").
 
 So the candidate is trained in two halves. The rated training questions are split in two
-(one question asked four ways stays in one half; different questions about one page are
-dealt to both: `halves_of`). One model per half learns from every example but that
+(one question asked four ways stays in one half; different questions about one page, or
+sharing a word the documents rarely use, are dealt to both: `halves_of`). One model per half learns from every example but that
 half's (every FAQ and glossary pair included), and each half's questions are answered by
 the model that never saw them: every rated question judges the model lever, not only
 the held-out slice. The candidate that answers is the base plus both halves' lessons
