@@ -7,15 +7,15 @@ from luck: a model that lifts 55 new slang questions' MRR@10 by +0.13 (dense) fe
 
 So the candidate is trained in two halves. The rated training questions are split in two
 (one question asked four ways stays in one half; different questions about one page, or
-sharing a word the documents rarely use, are dealt to both: `halves_of`). One model per half learns from every example but that
-half's (every FAQ and glossary pair included), and each half's questions are answered by
-the model that never saw them: every rated question judges the model lever, not only
-the held-out slice. The candidate that answers is the base plus both halves' lessons
-(each half's weights minus the base's, added: `combine`), so cross-fitting costs no more
-training than one model: each half trains for half the steps within half the time
-budget, and the sum of the two moves stands for the one model that would have taken all
-the steps on all the ratings. Each half's lesson is served at the strength it was judged
-at.
+sharing a word the documents rarely use, are dealt to both: `halves_of`). One model per
+half learns from every example but that half's (every FAQ and glossary pair included),
+and each half's questions are answered by the model that never saw them: every rated
+question judges the model lever, not only the held-out slice. The candidate that
+answers is the base plus both halves' lessons (each half's weights minus the base's,
+added: `combine`), so cross-fitting costs no more training than one model: each half
+trains for half the steps within half the time budget, and the sum of the two moves
+stands for the one model that would have taken all the steps on all the ratings. Each
+half's lesson is served at the strength it was judged at.
 
 Each half's model answers its questions over a pool (the active model's top documents
 for them, plus their rated ones; at most `MAX_JUDGED` questions a half), so judging it
