@@ -214,7 +214,7 @@ def test_a_small_held_out_slice_is_enough_when_every_rated_question_judges_the_m
     monkeypatch.setattr(engine.learning.collect, "MIN_SLICE", 10)  # the home holds 9 held out
     monkeypatch.setattr(engine.learning.cycle, "mine_examples", stop_after_collecting)
     if not cross_fitted:
-        monkeypatch.setattr(engine.learning.collect, "halves_of", lambda questions: {})
+        monkeypatch.setattr(engine.learning.collect, "halves_of", lambda *args: {})
 
     report = cli_json("train", "--json", "--force")
 
