@@ -72,7 +72,7 @@ def test_questions_sharing_a_word_the_documents_lack_are_dealt_to_both_halves():
                  for topic in ("dashboard", "runbook")]
     rare = rare_words(questions, documents)
 
-    halves = halves_of(questions, lambda key: rare[key])
+    halves = halves_of(questions, rare)
 
     assert "tollbooth" in rare["who owns the tollbooth dashboard"]
     assert "dashboard" not in rare["who owns the tollbooth dashboard"]

@@ -109,8 +109,7 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     seen = trained_on(active)
     halves: dict[str, int] = {}
     if config.cross_fit:  # rated questions only: FAQ pairs never count
-        rare = rare_words(train, corpus.corpus.document_texts().values())
-        halves = halves_of(train, lambda key: rare.get(key, ()))
+        halves = halves_of(train, rare_words(train, corpus.corpus.document_texts().values()))
     have = len(held_out) if held_out else 0
     crossed = sum(1 for q in train if set(q.positives) & known)
     slice_needed = 1 if halves else MIN_SLICE

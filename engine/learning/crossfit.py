@@ -56,15 +56,16 @@ def fold_of(group: str, folds: int, salt: str = "fold") -> int:
 
 
 def halves_of(questions: Sequence[RatedQuestion],
-              rare_words: Callable[[str], Iterable[str]] | None = None) -> dict[str, int]:
+              rare: Mapping[str, Iterable[str]] | None = None) -> dict[str, int]:
     """Rated question key → its half (0 or 1); empty when a half would hold fewer than
     `MIN_HALF` questions (then one model is trained, as before).
 
     A question's rewordings stay in one half. Different questions about one page, and
-    different questions sharing a word the documents rarely use (`rare_words`: the
-    team's own words, "tollbooth"), are dealt to the halves in turn, as cards are: each
-    half's model has then heard the team's word and seen the page that most questions
-    it is judged on need, as the served model has when a new question comes. (Split by a
+    different questions sharing a word the documents rarely use (`rare`: question key →
+    its rare words, from `rare_words`; the team's own words, "tollbooth"), are dealt to
+    the halves in turn, as cards are: each half's model has then heard the team's word
+    and seen the page that most questions it is judged on need, as the served model has
+    when a new question comes. (Split by a
     hash alone, a page's two questions fall in one half as often as not, and that half's
     model has never heard the team's word for the page: the reading then depends on the
     luck of the split.) Each group goes to the half that holds fewer of its page and rare
@@ -79,7 +80,7 @@ def halves_of(questions: Sequence[RatedQuestion],
         members.setdefault(group, []).append(key)
     page = {group: min(rated[group], key=lambda doc: (-rated[group][doc], doc)) for group in members}
     marks = {group: {f"page {page[group]}"}
-             | ({f"word {w}" for key in keys for w in rare_words(key)} if rare_words else set())
+             | {f"word {w}" for key in keys for w in (rare or {}).get(key, ())}
              for group, keys in members.items()}
     spread = Counter(m for group_marks in marks.values() for m in group_marks)
     dealt = sorted(members, key=lambda g: (stable_fraction("half", page[g]), stable_fraction("half", g)))
