@@ -163,16 +163,11 @@ def combine(models: Sequence[Any], base_state: Mapping[str, Any]) -> Any:
     A weight the base lacks (or shaped otherwise) is averaged."""
     import torch
 
-    merged = copy.deepcopy(models[0])
+    mean = copy.deepcopy(models[0])
     states = [m.state_dict() for m in models]
     with torch.no_grad():
-        for name, tensor in merged.state_dict().items():
-            if not tensor.is_floating_point():
-                continue
-            base = base_state.get(name)
-            if base is None or base.shape != tensor.shape:
+        for name, tensor in mean.state_dict().items():
+            if tensor.is_floating_point():
                 tensor.copy_(sum(state[name] for state in states) / len(states))
-                continue
-            base = base.to(tensor.dtype)
-            tensor.copy_(base + sum(state[name] - base for state in states))
-    return merged
+    # base + Σ(model − base) = base + n × (mean − base): blending the mean n times as far.
+    return training.blend(mean, dict(base_state), float(len(models)))
