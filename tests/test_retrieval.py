@@ -194,3 +194,23 @@ def test_while_bm25_is_rebuilt_after_a_change_dense_answers_do_not_use_the_old_c
     release.set()
     rebuilding.join(10)
     assert lexical.loaded() not in (None, old)
+
+
+def test_a_question_with_a_word_no_document_uses_is_fused_with_its_own_weights(
+        services: Services, retriever: Retriever) -> None:
+    lexical = retriever.lexical.current()
+    assert lexical.unfamiliar("who owns the tollbooth")  # nothing indexed says "tollbooth"
+    assert not lexical.unfamiliar("who sends the invoices for billing")  # stop words do not count
+    # "secret" is only in a private document: unfamiliar where it cannot be seen.
+    assert lexical.unfamiliar("secret plan", "C999") and not lexical.unfamiliar("secret plan", "G123")
+
+    weighing = Retriever(services.index(), services.embedder(),
+                         weights={"dense": 1.0, "bm25": 0.5},
+                         unfamiliar_weights={"dense": 1.0, "bm25": 0.0})
+    familiar = weighing.query("who sends invoices")
+    strange = weighing.query("who sends tollbooth invoices")
+    assert weighing.weights_for(familiar) == {"dense": 1.0, "bm25": 0.5}
+    assert weighing.weights_for(strange) == {"dense": 1.0, "bm25": 0.0}
+    question = "tollbooth golden ticket queue"
+    assert [h.doc_id for h in weighing.search(question, k=3)] == \
+        [h.doc_id for h in weighing.search(question, k=3, mode="dense")]

@@ -2,7 +2,12 @@
 
 A cycle has four levers: the fine-tuned model, the learnt vocabulary (question
 expansions), the feedback memory (documents chosen for close rated questions, as one
-more ranked list) and the fusion weights of dense, BM25 and memory. Every combination
+more ranked list) and the fusion weights of dense, BM25 and memory. The fusion weights are
+chosen apart for questions holding a word no document uses (*unfamiliar* words, the
+team's own: BM25 cannot match them) and for the others, each on the judging questions of
+its kind; a kind with fewer than `MIN_KIND` of them keeps what it is served today, so
+questions in slang never choose the weights of questions in the documents' words (where
+BM25 helps). Every combination
 is measured on the held-out slice through the serving stack itself
 (`engine.search.retrieval.Searcher` over exact vectors, hybrid mode, weighted RRF), the
 best one is kept, and it is compared question by question with what answers today (the
@@ -46,6 +51,12 @@ TIE = 0.002
 FOLDS = 5
 FUSION_WEIGHTS = ((1.0, 1.0), (1.0, 0.5), (0.5, 1.0), (1.0, 0.25), (1.0, 0.0), (0.0, 1.0))
 MEMORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+MIN_KIND = 10
+"""Judging questions of one kind (with unfamiliar words, or without) needed to choose
+that kind's fusion weights; with fewer it keeps today's."""
+
+Fusion = tuple[float, float]
+"""(dense, BM25) weights."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,14 @@ class Setting:
     memory: float = 0.0
     dense: float = 1.0
     bm25: float = 1.0
+    unfamiliar: Fusion | None = None
+    """(dense, BM25) for questions holding an unfamiliar word; None: the same as the others."""
 
     @property
     def changes(self) -> int:
         """How much this setting changes from plain answering (fewer wins ties)."""
         return (int(self.model != "active") + int(self.vocabulary) + int(self.memory > 0)
-                + int((self.dense, self.bm25) != (1.0, 1.0)))
+                + int((self.dense, self.bm25) != (1.0, 1.0)) + int(self.unfamiliar is not None))
 
     def describe(self) -> str:
         parts = [f"{self.model} model"]
@@ -69,11 +82,16 @@ class Setting:
         if self.memory:
             parts.append(f"memory {self.memory:g}")
         parts.append(f"dense {self.dense:g} / bm25 {self.bm25:g}")
-        return ", ".join(parts)
+        described = ", ".join(parts)
+        if self.unfamiliar is not None:
+            dense, bm25 = self.unfamiliar
+            described += f"; questions with unfamiliar words: dense {dense:g} / bm25 {bm25:g}"
+        return described
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "vocabulary": self.vocabulary, "memory": self.memory,
-                "dense": self.dense, "bm25": self.bm25}
+                "dense": self.dense, "bm25": self.bm25,
+                "unfamiliar": list(self.unfamiliar) if self.unfamiliar is not None else None}
 
 
 @dataclass(frozen=True)
@@ -106,13 +124,15 @@ class LeverChoice:
     """Of those, the ones the candidate answered with a model that never saw them."""
     left_out: int = 0
     """Cross-checked questions the model was not judged on: the active version learnt them."""
+    unfamiliar: int = 0
+    """Judging questions holding a word no document uses."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
                 "contributions": self.contributions, "evidence": self.evidence.as_dict(),
                 "tried": self.tried, "by_model": self.by_model, "held_out": self.held_out,
                 "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
-                "left_out": self.left_out,
+                "left_out": self.left_out, "unfamiliar": self.unfamiliar,
                 "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
@@ -162,7 +182,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                                **{q.key: q.positives for q in memories}})
 
     def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> _Part:
-        return _Part.of(queries, question_lists(corpus, queries, side, expand, memory, bm25))
+        return _Part.of(queries, question_lists(corpus, queries, side, expand, memory, bm25), bm25)
 
     served_parts = [held(active, served.vocabulary, served.memory)]
     parts: dict[tuple[str, bool], list[_Part]] = {}
@@ -185,7 +205,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             learnt = learn([q for q in remembered if q.key not in keys or q.source != "rating"])
 
             def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> _Part:
-                return _Part.of(asked, question_lists(corpus, asked, active, expand, memory, bm25))
+                return _Part.of(asked, question_lists(corpus, asked, active, expand, memory, bm25), bm25)
 
             served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
             crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
@@ -197,17 +217,33 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                 found.append((crossed if model == "active" else fitted)[with_vocabulary])
             checked += len(inside)
             cross_fitted += sum(1 for q in inside if any(q.key in unseen for unseen, _ in halves))
-    today = _measure(served_parts, [served.weights.get("dense", 1.0), served.weights.get("bm25", 1.0),
-                                    served.weights.get("memory", 0.0)])
+    today = _measure(served_parts, *_served_weights(served))
+    flags = [flag for part in served_parts for flag in part.unfamiliar]
+    unfamiliar = sum(flags)
+    served_familiar, served_unfamiliar = _served_fusion(served)
+    familiar_options = FUSION_WEIGHTS if len(flags) - unfamiliar >= MIN_KIND else (served_familiar,)
+    unfamiliar_options = FUSION_WEIGHTS if unfamiliar >= MIN_KIND else (served_unfamiliar,)
     results: dict[Setting, Measured] = {}
     for (model, with_vocabulary), found in parts.items():
         if with_vocabulary and not vocabulary:
             continue
-        for (dense, lexical), memory_weight in itertools.product(FUSION_WEIGHTS, MEMORY_WEIGHTS):
+        ranked_by: dict[tuple[float, ...], list[list[str]]] = {}
+
+        def rankings(weights: tuple[float, ...], found: list[_Part] = found,
+                     ranked_by: dict[tuple[float, ...], list[list[str]]] = ranked_by) -> list[list[str]]:
+            if weights not in ranked_by:
+                ranked_by[weights] = [fused(lists, weights) for part in found for lists in part.lists]
+            return ranked_by[weights]
+
+        relevant = [rel for part in found for rel in part.relevant]
+        for familiar, strange, memory_weight in itertools.product(familiar_options, unfamiliar_options,
+                                                                  MEMORY_WEIGHTS):
             if memory_weight and memory_of[(model, with_vocabulary)] is None:
                 continue
-            setting = Setting(model, with_vocabulary, memory_weight, dense, lexical)
-            results[setting] = _measure(found, [dense, lexical, memory_weight])
+            setting = Setting(model, with_vocabulary, memory_weight, *familiar,
+                              unfamiliar=None if strange == familiar else strange)
+            either = (rankings((*familiar, memory_weight)), rankings((*strange, memory_weight)))
+            results[setting] = _scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
     best_score = max(m.scores.ndcg_at_10 for m in results.values())
     setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
                   key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
@@ -216,7 +252,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     weights = {"dense": setting.dense, "bm25": setting.bm25}
     if memory is not None:
         weights["memory"] = setting.memory
-    profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights)
+    strange = ({"dense": setting.unfamiliar[0], "bm25": setting.unfamiliar[1]}
+               if setting.unfamiliar is not None else None)
+    profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights, strange)
     ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
     choice = LeverChoice(setting, profile, today, chosen,
                          paired_bootstrap(today.per_question, chosen.per_question,
@@ -227,24 +265,27 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
                          held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
-                         left_out=sum(1 for q in memories if q.key in seen) if halves else 0)
+                         left_out=sum(1 for q in memories if q.key in seen) if halves else 0,
+                         unfamiliar=unfamiliar)
     profile.levers = choice.as_report()
     return choice
 
 
 @dataclass(frozen=True)
 class _Part:
-    """Some questions' ranked lists (dense, BM25, memory), their relevant documents and
-    their normalised texts."""
+    """Some questions' ranked lists (dense, BM25, memory), their relevant documents,
+    their normalised texts and whether each holds an unfamiliar word."""
 
     lists: list[list[list[str]]]
     relevant: list[set[str]]
     keys: list[str]
+    unfamiliar: list[bool]
 
     @classmethod
-    def of(cls, queries: QuerySet, lists: list[list[list[str]]]) -> _Part:
+    def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25) -> _Part:
         return cls(lists, [set(q.relevant) for q in queries],
-                   [normalise_question(q.query) for q in queries])
+                   [normalise_question(q.query) for q in queries],
+                   [bm25.unfamiliar(text) for text in queries.texts])
 
 
 def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
@@ -261,7 +302,7 @@ def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
         found = question_lists(corpus, some, side, expand, _memory(side, expand, others, threshold), bm25)
         for i, ranked in zip(rows, found, strict=True):
             lists[i] = ranked
-    return _Part.of(asked, lists)
+    return _Part.of(asked, lists, bm25)
 
 
 def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
@@ -289,15 +330,35 @@ def _without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | 
 def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
                     profile: LearnedProfile, bm25: Bm25 | None = None) -> Measured:
     """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
+    bm25 = bm25 or Bm25.over(corpus.chunks)
     found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
-    weights = profile.weights
-    return _measure([_Part.of(queries, found)],
-                    [weights.get("dense", 1.0), weights.get("bm25", 1.0), weights.get("memory", 0.0)])
+    return _measure([_Part.of(queries, found, bm25)], *_served_weights(profile))
 
 
-def _measure(parts: Sequence[_Part], weights: Sequence[float]) -> Measured:
-    rankings = [fused(lists, weights) for part in parts for lists in part.lists]
-    relevant = [rel for part in parts for rel in part.relevant]
+def _served_fusion(profile: LearnedProfile) -> tuple[Fusion, Fusion]:
+    """(dense, BM25) of a profile for questions without and with unfamiliar words."""
+    familiar = (profile.weights.get("dense", 1.0), profile.weights.get("bm25", 1.0))
+    strange = profile.unfamiliar_weights
+    return familiar, (strange.get("dense", 1.0), strange.get("bm25", 1.0)) if strange else familiar
+
+
+def _served_weights(profile: LearnedProfile) -> tuple[list[float], list[float]]:
+    """[dense, BM25, memory] weights of a profile for questions without and with
+    unfamiliar words."""
+    memory = profile.weights.get("memory", 0.0)
+    familiar, strange = _served_fusion(profile)
+    return [*familiar, memory], [*strange, memory]
+
+
+def _measure(parts: Sequence[_Part], weights: Sequence[float],
+             unfamiliar: Sequence[float] | None = None) -> Measured:
+    """Fused with `weights`, or `unfamiliar` for a question holding an unfamiliar word."""
+    rankings = [fused(lists, unfamiliar if flag and unfamiliar is not None else weights)
+                for part in parts for lists, flag in zip(part.lists, part.unfamiliar, strict=True)]
+    return _scored(rankings, [rel for part in parts for rel in part.relevant])
+
+
+def _scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]]) -> Measured:
     return Measured(score_rankings(zip(rankings, relevant, strict=True)),
                     tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
 
@@ -305,7 +366,8 @@ def _measure(parts: Sequence[_Part], weights: Sequence[float]) -> Measured:
 def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:
     """nDCG@10 the chosen setting loses when one lever goes back to plain."""
     plain = {"model": replace(setting, model="active"), "vocabulary": replace(setting, vocabulary=False),
-             "memory": replace(setting, memory=0.0), "fusion": replace(setting, dense=1.0, bm25=1.0)}
+             "memory": replace(setting, memory=0.0),
+             "fusion": replace(setting, dense=1.0, bm25=1.0, unfamiliar=None)}
     best = results[setting].scores.ndcg_at_10
     return {lever: round(best - results[other].scores.ndcg_at_10, 4)
             for lever, other in plain.items() if other != setting and other in results}

@@ -19,7 +19,7 @@ import numpy as np
 from engine.index import ChunkIndex
 from engine.search import bm25store
 from engine.search.ranking import RankedChunk, best_chunks, document_maxima, group_by_document, top_rows
-from engine.search.tokens import tokenize
+from engine.search.tokens import QUESTION_WORDS, tokenize
 from engine.types import Chunk
 
 
@@ -89,6 +89,23 @@ class Bm25:
         rows = top_rows(documents, self.doc_ids, k, minimum=0.0)
         return best_chunks(scores, documents, rows, self.chunks, self.starts)
 
+    def unfamiliar(self, query: str, channel: str | None = None) -> bool:
+        """Whether `query` holds a word that no chunk `channel` may see contains (None: any
+        chunk): a word of the team's own, a codename or slang the documents never use,
+        which BM25 cannot match. Stop words and how people ask ("anyone know", "who") do not
+        count."""
+        if not self.chunks:
+            return False
+        words = set(query_words(query)) - QUESTION_WORDS
+        if any(word not in self.model.vocab_dict for word in words):
+            return True
+        if channel is None or self._public.all():
+            return False
+        # A word only private chunks hold is unfamiliar here: nothing may tell the asker
+        # that a document they cannot see uses it.
+        visible = self.visible(channel)
+        return any(not (np.asarray(self.model.get_scores([word]))[visible] > 0).any() for word in words)
+
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self._by_id.get(chunk_id)
 
@@ -122,6 +139,9 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, channel: str | None) -> list[RankedChunk]:
         return self._refresh().search(query, k, channel)
+
+    def unfamiliar(self, query: str, channel: str | None) -> bool:
+        return self._refresh().unfamiliar(query, channel)
 
     def current(self) -> Bm25:
         """The `Bm25` over the collection as it is now (rebuilt if it changed)."""

@@ -2,11 +2,13 @@
 
 A promoted version's folder (`models/ftNNNN/`) holds, next to the model:
     learned.json   {"vocabulary": [...], "weights": {"dense": 1.0, "bm25": 0.5, "memory": 1.0},
+                    "unfamiliar_weights": {"dense": 1.0, "bm25": 0.0},
                     "memory": {"threshold": 0.8, "questions": [...]}, "levers": {...}}
     memory.npy     the remembered questions' vectors, from that version's model
 
 The answering `Retriever` is built with the profile's expansion step, its memory as an
-extra ranked list and its fusion weights; a version without the file (the base model)
+extra ranked list and its fusion weights (its own for questions holding a word no document
+uses, when the cycle chose them apart); a version without the file (the base model)
 answers as before. Terms rejected with `argot glossary reject` are left out when the
 profile is loaded, so a rejection takes effect on the next question.
 
@@ -45,12 +47,16 @@ class LearnedProfile:
     memory: FeedbackMemory | None = None
     weights: dict[str, float] = field(default_factory=lambda: dict(PLAIN_WEIGHTS))
     """Fusion weights of "dense", "bm25" and (when there is a memory) "memory"."""
+    unfamiliar_weights: dict[str, float] | None = None
+    """Fusion weights of "dense" and "bm25" for a question holding a word no document uses
+    (`engine.search.lexical.Bm25.unfamiliar`); None: `weights` for every question."""
     levers: dict[str, Any] = field(default_factory=dict)
     """What the cycle measured for each lever, for the report."""
 
     @property
     def empty(self) -> bool:
-        return not self.vocabulary and self.memory is None and self.weights == PLAIN_WEIGHTS
+        return (not self.vocabulary and self.memory is None and self.weights == PLAIN_WEIGHTS
+                and self.unfamiliar_weights is None)
 
     def expansions(self) -> list[Any]:
         return [self.vocabulary.expand] if self.vocabulary else []
@@ -70,6 +76,7 @@ class LearnedProfile:
         """Write learned.json (and memory.npy) into a version's folder, atomically."""
         folder.mkdir(parents=True, exist_ok=True)
         row: dict[str, Any] = {"vocabulary": self.vocabulary.as_rows(), "weights": self.weights,
+                               "unfamiliar_weights": self.unfamiliar_weights,
                                "levers": self.levers, "memory": None}
         if self.memory is not None:
             row["memory"] = {"threshold": self.memory.threshold, "questions": self.memory.as_rows()}
@@ -96,10 +103,14 @@ class LearnedProfile:
                                         float(row["memory"]["threshold"]))
             return cls(Vocabulary.from_rows(row.get("vocabulary") or []).without(rejected), memory,
                        {str(k): float(v) for k, v in (row.get("weights") or PLAIN_WEIGHTS).items()},
-                       dict(row.get("levers") or {}))
+                       _weights(row.get("unfamiliar_weights")), dict(row.get("levers") or {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring the learned profile in %s: %s", folder, exc)
             return cls()
+
+
+def _weights(row: Any) -> dict[str, float] | None:
+    return {str(k): float(v) for k, v in row.items()} if row else None
 
 
 def write_atomically(path: Path, write: Any) -> None:
@@ -193,7 +204,8 @@ def answering_retriever(index: Any, embedder: Any, mode: Any, folder: Path | Non
     served = ServedProfile(folder, registry_root)
     profile = served.current()
     retriever = Retriever(index, embedder, mode, expansions=[served.expand],
-                          weights=profile.fusion_weights())
+                          weights=profile.fusion_weights(),
+                          unfamiliar_weights=profile.unfamiliar_weights)
 
     built: dict[int, Any] = {}
 

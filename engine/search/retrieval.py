@@ -85,6 +85,10 @@ class LexicalSource(Protocol):
         """The k best documents for the words of `query`, one best chunk each."""
         ...
 
+    def unfamiliar(self, query: str, channel: str | None) -> bool:
+        """Whether `query` holds a word no document `channel` may see uses."""
+        ...
+
 
 class Ranker(Protocol):
     def rank(self, query: Query, depth: int) -> list[RankedChunk]:
@@ -135,12 +139,16 @@ class Searcher:
         expansions: steps applied, in order, to every cleaned question.
         rankers: extra ranked lists fused in hybrid mode, after dense and BM25.
         weights: the fusion weights of "dense" and "bm25" (1.0 each: plain RRF).
+        unfamiliar_weights: the fusion weights for a question holding a word no document
+            uses (`Bm25.unfamiliar`: the team's own words, which BM25 cannot match);
+            None: `weights` for every question.
     """
 
     def __init__(self, vectors: VectorSource | None, lexical: LexicalSource,
                  embedder: TextEmbedder | None, mode: Mode = "hybrid", *,
                  expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None,
+                 unfamiliar_weights: dict[str, float] | None = None) -> None:
         self.vectors = vectors
         self.lexical = lexical
         self.embedder = embedder
@@ -148,6 +156,8 @@ class Searcher:
         self.expansions = list(expansions)
         self.rankers = list(rankers)
         self.weights = {"dense": 1.0, "bm25": 1.0, **(weights or {})}
+        self.unfamiliar_weights = ({"dense": 1.0, "bm25": 1.0, **unfamiliar_weights}
+                                   if unfamiliar_weights is not None else None)
 
     def search(self, question: str, k: int = 5, *, channel: str | None = None,
                mode: Mode | None = None, exclude: Iterable[str] = ()) -> list[Hit]:
@@ -177,11 +187,19 @@ class Searcher:
     def ranked_lists(self, query: Query, depth: int) -> list[WeightedRanking]:
         """What the hybrid fuses: dense, BM25 and the extra rankers, with their weights."""
         query = self.embedded(query)
+        weights = self.weights_for(query)
         lists: list[WeightedRanking] = [
-            (self.dense(query, depth), self.weights["dense"]),
-            (self.lexical.search(query.words, depth, query.channel), self.weights["bm25"])]
+            (self.dense(query, depth), weights["dense"]),
+            (self.lexical.search(query.words, depth, query.channel), weights["bm25"])]
         lists += [(extra.ranker.rank(query, depth), extra.weight) for extra in self.rankers]
         return lists
+
+    def weights_for(self, query: Query) -> dict[str, float]:
+        """The fusion weights of this question: `unfamiliar_weights` when it holds a word
+        that no document the asker may see uses, else `weights`."""
+        if self.unfamiliar_weights is not None and self.lexical.unfamiliar(query.words, query.channel):
+            return self.unfamiliar_weights
+        return self.weights
 
     def dense(self, query: Query, k: int) -> list[RankedChunk]:
         """The k best documents by the cosine of their best chunk."""
@@ -209,12 +227,14 @@ class Retriever(Searcher):
 
     def __init__(self, index: ChunkIndex, embedder: TextEmbedder, mode: Mode = "hybrid", *,
                  expansions: Sequence[Expansion] = (), rankers: Sequence[Weighted] = (),
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None,
+                 unfamiliar_weights: dict[str, float] | None = None) -> None:
         self.index = index
         lexical = LexicalIndex(index)
         self.lexical: LexicalIndex
         super().__init__(IndexVectors(index, lexical.loaded), lexical, batching(embedder), mode,
-                         expansions=expansions, rankers=rankers, weights=weights)
+                         expansions=expansions, rankers=rankers, weights=weights,
+                         unfamiliar_weights=unfamiliar_weights)
 
     @property
     def collection(self) -> str:
