@@ -233,13 +233,13 @@ def gate(evaluated: Evaluated, config: LearningConfig, report: CycleReport,
 
 
 def _made_of(choice: Any) -> str:
-    """"46 held out, 239 cross-checked; the model cross-fitted on 239" (and ", not on the
-    95 the active version learnt from")."""
+    """"46 held out, 239 cross-checked; the model cross-fitted on 239" (and "; not the 95
+    the active version learnt from")."""
+    left_out = f"; not the {choice.left_out} the active version learnt from" if choice.left_out else ""
     if not choice.cross_checked:
-        return ""
+        return f"{choice.held_out} held out{left_out}" if left_out else ""
     fitted = (f"; the model cross-fitted on {choice.cross_fitted}"
               if choice.cross_fitted else "; the model judged on the held-out ones")
-    left_out = f", not on the {choice.left_out} the active version learnt from" if choice.left_out else ""
     return f"{choice.held_out} held out, {choice.cross_checked} cross-checked{fitted}{left_out}"
 
 

@@ -59,8 +59,8 @@ class Collected:
     held_out: QuerySet | None
     gold: QuerySet | None
     seen: frozenset[str] = frozenset()
-    """Rated questions (keys) the active version learnt from (`trained_on`): they do not
-    judge its model against the candidate's, as it would only be recalling them."""
+    """Rated questions (keys) the active version learnt from (`trained_on`): they judge
+    nothing, as its model would only be recalling their pages."""
     halves: dict[str, int] = field(default_factory=dict)
     """Rated question key → its cross-fitting half (`engine.learning.crossfit.halves_of`);
     empty when the candidate is trained as one model."""
@@ -105,17 +105,21 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     held_out = restricted(QuerySet.from_feedback(feedback, "held_out"), known)
     gold = restricted(QuerySet.load(config.gold_queries), known) if config.gold_queries else None
     # The gate judges on the held-out slice and on every rated training question
-    # cross-checked (`engine.learning.levers`), so both count; the slice itself needs a few.
+    # cross-checked (`engine.learning.levers`) but those the active version learnt from,
+    # so both count; the slice itself needs a few.
     seen = trained_on(active)
     halves: dict[str, int] = {}
     if config.cross_fit:  # rated questions only: FAQ pairs never count
         halves = halves_of(train, rare_words(train, corpus.corpus.document_texts().values()))
     have = len(held_out) if held_out else 0
-    crossed = sum(1 for q in train if set(q.positives) & known)
+    crossed = sum(1 for q in train if set(q.positives) & known and q.key not in seen)
+    learnt = sum(1 for q in train if q.key in seen)
     slice_needed = 1 if halves else MIN_SLICE
     enough = have >= slice_needed and have + crossed >= config.min_held_out
     if not enough and not gold:
-        raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked, "
+        learnt_note = f" (and {learnt} the active version learnt from)" if learnt else ""
+        raise Skip(f"not enough held-out questions yet: {have} held out + {crossed} cross-checked"
+                   f"{learnt_note}, "
                    f"{config.min_held_out} are needed to judge a candidate (and {slice_needed} held "
                    "out; about one rated question in five is); keep rating, or set "
                    "ARGOT_GOLD_QUERIES")
