@@ -3,7 +3,7 @@
 A question holding a word no document uses (`engine.search.lexical.Bm25.unfamiliar`: slang,
 a codename) and one in the documents' own words are split, and each kind of the jargon
 benchmark's held-out questions (slang and plain forms) is scored in hybrid mode at each
-dense/BM25 weighting, through the serving stack (`engine.learning.levers`), with each
+dense/BM25 weighting, through the serving stack (`engine.learning.sides`), with each
 version's own vocabulary and memory. No training: the versions are the home's own.
 
 With `--document-words`, it also scores questions made of each document's own words (its
@@ -37,9 +37,9 @@ SAMPLED = 300
 
 
 def row(label: str, part: Any) -> str:
-    from engine.learning.levers import _measure
+    from engine.learning.sides import measure
 
-    scores = [f"{_measure([part], [dense, bm25, 0.0]).scores.mrr_at_10:.3f}" for dense, bm25 in WEIGHTS]
+    scores = [f"{measure([part], [dense, bm25, 0.0]).scores.mrr_at_10:.3f}" for dense, bm25 in WEIGHTS]
     return f"| {label} | {len(part.keys)} | " + " | ".join(scores) + " |"
 
 
@@ -86,9 +86,8 @@ def main() -> None:
     from bot.settings import Settings
     from engine.evaluation.querysets import LabelledQuery, QuerySet
     from engine.index import ChunkIndex
-    from engine.learning.levers import _Part
     from engine.learning.mining import ActiveCorpus
-    from engine.learning.sides import ModelSide, question_lists
+    from engine.learning.sides import Answers, ModelSide, question_lists
     from engine.search.lexical import Bm25
     from engine.search.profile import LearnedProfile
     from engine.search.vocabulary import Vocabulary
@@ -107,7 +106,7 @@ def main() -> None:
 
         def part(queries: QuerySet, profile: LearnedProfile = profile, side: ModelSide = side,
                  corpus: Any = corpus, bm25: Bm25 = bm25) -> Any:
-            return _Part.of(queries, question_lists(corpus, queries, side, profile.vocabulary,
+            return Answers.of(queries, question_lists(corpus, queries, side, profile.vocabulary,
                                                     profile.memory, bm25), bm25)
 
         for form in ("plain", "slang"):

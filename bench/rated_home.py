@@ -51,7 +51,7 @@ class RatedHome:
 
     def mrr(self, side: Any, queries: Any) -> dict[str, float]:
         """MRR@10 of one model on `queries`, in hybrid and in dense mode, as served."""
-        from engine.learning.levers import measure_profile
+        from engine.learning.sides import measure_profile
         from engine.search.profile import LearnedProfile
         from engine.search.vocabulary import Vocabulary
 

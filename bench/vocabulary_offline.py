@@ -4,7 +4,7 @@ No Slack, no training: the rated rounds' questions (each in its four wordings) a
 by a simulated asker against what the base model shows in hybrid mode (👍 the first
 right document among the 5 answers and 3 alternatives, or, with `--perfect`, the right
 document always), `learn_vocabulary` learns from rounds 1..N, and the held-out questions
-are scored through the serving stack (`engine.learning.levers.measure_profile`).
+are scored through the serving stack (`engine.learning.sides.measure_profile`).
 
 `--oracle` prints what a perfect learner could reach: a glossary that maps every slang
 wording to the plain words it replaced, for all terms, for the terms of at least one
@@ -82,9 +82,8 @@ def main() -> None:
     from bot.services import Services
     from bot.settings import Settings
     from engine.evaluation.querysets import QuerySet
-    from engine.learning.levers import measure_profile
     from engine.learning.mining import ActiveCorpus
-    from engine.learning.sides import ModelSide
+    from engine.learning.sides import ModelSide, measure_profile
     from engine.learning.trainingdata import RatedQuestion
     from engine.learning.vocabulary import learn_vocabulary
     from engine.search.profile import LearnedProfile

@@ -149,8 +149,8 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     fusion on the judging questions, and measure both sides as they would answer.
     `served` is what the active version answers with besides its model."""
     from engine.evaluation.vectors import embed_texts
-    from engine.learning.levers import choose_levers, measure_profile
-    from engine.learning.sides import ModelSide
+    from engine.learning.levers import choose_levers
+    from engine.learning.sides import ModelSide, measure_profile
     from engine.learning.training import in_memory_embedder, save
 
     corpus = collected.corpus.corpus

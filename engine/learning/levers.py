@@ -32,19 +32,27 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.evaluation.corpus import EvalCorpus
-from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
 from engine.learning.crossfit import fold_of
 from engine.learning.gate import Evidence, paired_bootstrap
-from engine.learning.sides import ModelSide, question_lists, remembering
+from engine.learning.sides import (
+    Answers,
+    Fusion,
+    Measured,
+    ModelSide,
+    fused,
+    measure,
+    question_lists,
+    remembering,
+    scored,
+    served_fusion,
+    served_weights,
+)
 from engine.learning.trainingdata import RatedQuestion
-from engine.search.fusion import fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory
 from engine.search.profile import LearnedProfile
-from engine.search.ranking import RankedChunk
 from engine.search.vocabulary import Vocabulary
-from engine.types import Chunk
 
 K = 10
 TIE = 0.002
@@ -54,10 +62,6 @@ MEMORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 MIN_KIND = 10
 """Judging questions of one kind (with unfamiliar words, or without) needed to choose
 that kind's fusion weights; with fewer it keeps today's."""
-
-Fusion = tuple[float, float]
-"""(dense, BM25) weights."""
-
 
 @dataclass(frozen=True)
 class Setting:
@@ -92,13 +96,6 @@ class Setting:
         return {"model": self.model, "vocabulary": self.vocabulary, "memory": self.memory,
                 "dense": self.dense, "bm25": self.bm25,
                 "unfamiliar": list(self.unfamiliar) if self.unfamiliar is not None else None}
-
-
-@dataclass(frozen=True)
-class Measured:
-    scores: RankingScores
-    per_question: tuple[float, ...]
-    """nDCG@10 of each held-out question, in the query set's order."""
 
 
 @dataclass
@@ -184,11 +181,11 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     groups = rewording_groups({**{normalise_question(q.query): q.relevant for q in queries},
                                **{q.key: q.positives for q in memories}})
 
-    def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> _Part:
-        return _Part.of(queries, question_lists(corpus, queries, side, expand, memory, bm25), bm25)
+    def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> Answers:
+        return Answers.of(queries, question_lists(corpus, queries, side, expand, memory, bm25), bm25)
 
     served_parts = [held(active, served.vocabulary, served.memory)]
-    parts: dict[tuple[str, bool], list[_Part]] = {}
+    parts: dict[tuple[str, bool], list[Answers]] = {}
     memory_of: dict[tuple[str, bool], FeedbackMemory | None] = {}
     for model, with_vocabulary in itertools.product(sides, (False, True)):
         expand = vocabulary if with_vocabulary else Vocabulary()
@@ -207,8 +204,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             others = [q for q in memories if q.key not in keys]
             learnt = learn([q for q in remembered if q.key not in keys or q.source != "rating"])
 
-            def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> _Part:
-                return _Part.of(asked, question_lists(corpus, asked, active, expand, memory, bm25), bm25)
+            def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> Answers:
+                return Answers.of(asked, question_lists(corpus, asked, active, expand, memory, bm25), bm25)
 
             served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
             crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
@@ -220,10 +217,10 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                 found.append((crossed if model == "active" else fitted)[with_vocabulary])
             checked += len(inside)
             cross_fitted += sum(1 for q in inside if any(q.key in unseen for unseen, _ in halves))
-    today = _measure(served_parts, *_served_weights(served))
+    today = measure(served_parts, *served_weights(served))
     flags = [flag for part in served_parts for flag in part.unfamiliar]
     unfamiliar = sum(flags)
-    served_familiar, served_unfamiliar = _served_fusion(served)
+    served_familiar, served_unfamiliar = served_fusion(served)
     familiar_options = FUSION_WEIGHTS if len(flags) - unfamiliar >= MIN_KIND else (served_familiar,)
     unfamiliar_options = FUSION_WEIGHTS if unfamiliar >= MIN_KIND else (served_unfamiliar,)
     results: dict[Setting, Measured] = {}
@@ -232,7 +229,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             continue
         ranked_by: dict[tuple[float, ...], list[list[str]]] = {}
 
-        def rankings(weights: tuple[float, ...], found: list[_Part] = found,
+        def rankings(weights: tuple[float, ...], found: list[Answers] = found,
                      ranked_by: dict[tuple[float, ...], list[list[str]]] = ranked_by) -> list[list[str]]:
             if weights not in ranked_by:
                 ranked_by[weights] = [fused(lists, weights) for part in found for lists in part.lists]
@@ -246,7 +243,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             setting = Setting(model, with_vocabulary, memory_weight, *familiar,
                               unfamiliar=None if strange == familiar else strange)
             either = (rankings((*familiar, memory_weight)), rankings((*strange, memory_weight)))
-            results[setting] = _scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
+            results[setting] = scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
     best_score = max(m.scores.ndcg_at_10 for m in results.values())
     setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
                   key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
@@ -265,7 +262,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                                                     for key in part.keys]),
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
                          contributions=_contributions(setting, results),
-                         by_model={name: round(_measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
+                         by_model={name: round(measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
                          held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
                          left_out=sum(1 for q in memories if q.key in seen) if learn is not None else 0,
@@ -274,27 +271,10 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     return choice
 
 
-@dataclass(frozen=True)
-class _Part:
-    """Some questions' ranked lists (dense, BM25, memory), their relevant documents,
-    their normalised texts and whether each holds an unfamiliar word."""
-
-    lists: list[list[list[str]]]
-    relevant: list[set[str]]
-    keys: list[str]
-    unfamiliar: list[bool]
-
-    @classmethod
-    def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25) -> _Part:
-        return cls(lists, [set(q.relevant) for q in queries],
-                   [normalise_question(q.query) for q in queries],
-                   [bm25.unfamiliar(text) for text in queries.texts])
-
-
 def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
                halves: Sequence[tuple[frozenset[str], ModelSide]], fallback: ModelSide,
                expand: Vocabulary, others: Sequence[RatedQuestion], threshold: float,
-               bm25: Bm25) -> _Part:
+               bm25: Bm25) -> Answers:
     """`asked` answered question by question by the half's model that never saw it (by
     `fallback` where none), each with the memory of `others` embedded by that model."""
     owners = [next((side for unseen, side in halves if key in unseen), fallback) for key in keys]
@@ -305,7 +285,7 @@ def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
         found = question_lists(corpus, some, side, expand, _memory(side, expand, others, threshold), bm25)
         for i, ranked in zip(rows, found, strict=True):
             lists[i] = ranked
-    return _Part.of(asked, lists, bm25)
+    return Answers.of(asked, lists, bm25)
 
 
 def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
@@ -330,42 +310,6 @@ def _without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | 
                           memory.vectors[rows], memory.threshold)
 
 
-def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
-                    profile: LearnedProfile, bm25: Bm25 | None = None) -> Measured:
-    """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
-    bm25 = bm25 or Bm25.over(corpus.chunks)
-    found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
-    return _measure([_Part.of(queries, found, bm25)], *_served_weights(profile))
-
-
-def _served_fusion(profile: LearnedProfile) -> tuple[Fusion, Fusion]:
-    """(dense, BM25) of a profile for questions without and with unfamiliar words."""
-    familiar = (profile.weights.get("dense", 1.0), profile.weights.get("bm25", 1.0))
-    strange = profile.unfamiliar_weights
-    return familiar, (strange.get("dense", 1.0), strange.get("bm25", 1.0)) if strange else familiar
-
-
-def _served_weights(profile: LearnedProfile) -> tuple[list[float], list[float]]:
-    """[dense, BM25, memory] weights of a profile for questions without and with
-    unfamiliar words."""
-    memory = profile.weights.get("memory", 0.0)
-    familiar, strange = _served_fusion(profile)
-    return [*familiar, memory], [*strange, memory]
-
-
-def _measure(parts: Sequence[_Part], weights: Sequence[float],
-             unfamiliar: Sequence[float] | None = None) -> Measured:
-    """Fused with `weights`, or `unfamiliar` for a question holding an unfamiliar word."""
-    rankings = [fused(lists, unfamiliar if flag and unfamiliar is not None else weights)
-                for part in parts for lists, flag in zip(part.lists, part.unfamiliar, strict=True)]
-    return _scored(rankings, [rel for part in parts for rel in part.relevant])
-
-
-def _scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]]) -> Measured:
-    return Measured(score_rankings(zip(rankings, relevant, strict=True)),
-                    tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
-
-
 def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:
     """nDCG@10 the chosen setting loses when one lever goes back to plain."""
     plain = {"model": replace(setting, model="active"), "vocabulary": replace(setting, vocabulary=False),
@@ -374,12 +318,3 @@ def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[s
     best = results[setting].scores.ndcg_at_10
     return {lever: round(best - results[other].scores.ndcg_at_10, 4)
             for lever, other in plain.items() if other != setting and other in results}
-
-
-def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]:
-    """Doc ids of weighted RRF over doc-id lists (what `engine.search.fusion.fuse` ranks)."""
-    weighted = [([RankedChunk(Chunk(doc_id, 0, ""), 0.0) for doc_id in ranking], weight)
-                for ranking, weight in zip(lists, weights, strict=False) if weight > 0]
-    if not weighted:
-        return []
-    return [item.chunk.doc_id for item in fuse(weighted, K)]

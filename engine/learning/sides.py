@@ -1,4 +1,6 @@
-"""One model as the learning levers see it, and the serving stack's answers with it.
+"""One model as the learning levers see it, the serving stack's answers with it, and
+their scores (`Answers`, `measure`: weighted RRF of the ranked lists, as served, with the
+weights of each kind of question).
 
 Choosing the levers answers the same questions with the same model many times: each
 cross-check fold embeds the other folds' rated questions for the feedback memory, with and
@@ -14,19 +16,26 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.embedders import TextEmbedder
 from engine.evaluation.corpus import EvalCorpus, ExactVectors
-from engine.evaluation.querysets import QuerySet
+from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
+from engine.evaluation.querysets import QuerySet, normalise_question
 from engine.evaluation.vectors import QueryVectors
-from engine.search.fusion import FUSION_DEPTH
+from engine.search.fusion import FUSION_DEPTH, fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import FeedbackMemory, MemoryRanker, chunk_lookup
+from engine.search.profile import LearnedProfile
+from engine.search.ranking import RankedChunk
 from engine.search.retrieval import Searcher, Weighted
 from engine.search.vocabulary import Vocabulary
+from engine.types import Chunk
+
+K = 10
 
 
 @dataclass(frozen=True)
@@ -65,3 +74,78 @@ def question_lists(corpus: EvalCorpus, queries: QuerySet, side: ModelSide, vocab
         ranked = searcher.ranked_lists(replace(query, vector=vector), FUSION_DEPTH)
         found.append([[item.chunk.doc_id for item in ranking] for ranking, _ in ranked])
     return found
+
+
+Fusion = tuple[float, float]
+"""(dense, BM25) weights."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Some questions' scores, together and one by one."""
+
+    scores: RankingScores
+    per_question: tuple[float, ...]
+    """nDCG@10 of each held-out question, in the query set's order."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Some questions' ranked lists (dense, BM25, memory), their relevant documents,
+    their normalised texts and whether each holds an unfamiliar word."""
+
+    lists: list[list[list[str]]]
+    relevant: list[set[str]]
+    keys: list[str]
+    unfamiliar: list[bool]
+
+    @classmethod
+    def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25) -> Answers:
+        return cls(lists, [set(q.relevant) for q in queries],
+                   [normalise_question(q.query) for q in queries],
+                   [bm25.unfamiliar(text) for text in queries.texts])
+
+
+def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
+                    profile: LearnedProfile, bm25: Bm25 | None = None) -> Measured:
+    """One model answering with one learnt profile, on `queries` (hybrid, as served)."""
+    bm25 = bm25 or Bm25.over(corpus.chunks)
+    found = question_lists(corpus, queries, side, profile.vocabulary, profile.memory, bm25)
+    return measure([Answers.of(queries, found, bm25)], *served_weights(profile))
+
+
+def served_fusion(profile: LearnedProfile) -> tuple[Fusion, Fusion]:
+    """(dense, BM25) of a profile for questions without and with unfamiliar words."""
+    familiar = (profile.weights.get("dense", 1.0), profile.weights.get("bm25", 1.0))
+    strange = profile.unfamiliar_weights
+    return familiar, (strange.get("dense", 1.0), strange.get("bm25", 1.0)) if strange else familiar
+
+
+def served_weights(profile: LearnedProfile) -> tuple[list[float], list[float]]:
+    """[dense, BM25, memory] weights of a profile for questions without and with
+    unfamiliar words."""
+    memory = profile.weights.get("memory", 0.0)
+    familiar, strange = served_fusion(profile)
+    return [*familiar, memory], [*strange, memory]
+
+
+def measure(parts: Sequence[Answers], weights: Sequence[float],
+            unfamiliar: Sequence[float] | None = None) -> Measured:
+    """Fused with `weights`, or `unfamiliar` for a question holding an unfamiliar word."""
+    rankings = [fused(lists, unfamiliar if flag and unfamiliar is not None else weights)
+                for part in parts for lists, flag in zip(part.lists, part.unfamiliar, strict=True)]
+    return scored(rankings, [rel for part in parts for rel in part.relevant])
+
+
+def scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]]) -> Measured:
+    return Measured(score_rankings(zip(rankings, relevant, strict=True)),
+                    tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
+
+
+def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]:
+    """Doc ids of weighted RRF over doc-id lists (what `engine.search.fusion.fuse` ranks)."""
+    weighted = [([RankedChunk(Chunk(doc_id, 0, ""), 0.0) for doc_id in ranking], weight)
+                for ranking, weight in zip(lists, weights, strict=False) if weight > 0]
+    if not weighted:
+        return []
+    return [item.chunk.doc_id for item in fuse(weighted, K)]
