@@ -236,13 +236,13 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             return ranked_by[weights]
 
         relevant = [rel for part in found for rel in part.relevant]
-        for familiar, strange, memory_weight in itertools.product(familiar_options, unfamiliar_options,
-                                                                  MEMORY_WEIGHTS):
+        for familiar, for_unfamiliar, memory_weight in itertools.product(
+                familiar_options, unfamiliar_options, MEMORY_WEIGHTS):
             if memory_weight and memory_of[(model, with_vocabulary)] is None:
                 continue
             setting = Setting(model, with_vocabulary, memory_weight, *familiar,
-                              unfamiliar=None if strange == familiar else strange)
-            either = (rankings((*familiar, memory_weight)), rankings((*strange, memory_weight)))
+                              unfamiliar=None if for_unfamiliar == familiar else for_unfamiliar)
+            either = (rankings((*familiar, memory_weight)), rankings((*for_unfamiliar, memory_weight)))
             results[setting] = scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
     best_score = max(m.scores.ndcg_at_10 for m in results.values())
     setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
@@ -252,9 +252,10 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     weights = {"dense": setting.dense, "bm25": setting.bm25}
     if memory is not None:
         weights["memory"] = setting.memory
-    strange = ({"dense": setting.unfamiliar[0], "bm25": setting.unfamiliar[1]}
-               if setting.unfamiliar is not None else None)
-    profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights, strange)
+    unfamiliar_weights = ({"dense": setting.unfamiliar[0], "bm25": setting.unfamiliar[1]}
+                          if setting.unfamiliar is not None else None)
+    profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights,
+                             unfamiliar_weights)
     ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
     choice = LeverChoice(setting, profile, today, chosen,
                          paired_bootstrap(today.per_question, chosen.per_question,

@@ -117,16 +117,16 @@ def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
 def served_fusion(profile: LearnedProfile) -> tuple[Fusion, Fusion]:
     """(dense, BM25) of a profile for questions without and with unfamiliar words."""
     familiar = (profile.weights.get("dense", 1.0), profile.weights.get("bm25", 1.0))
-    strange = profile.unfamiliar_weights
-    return familiar, (strange.get("dense", 1.0), strange.get("bm25", 1.0)) if strange else familiar
+    unfamiliar = profile.unfamiliar_weights
+    return familiar, (unfamiliar.get("dense", 1.0), unfamiliar.get("bm25", 1.0)) if unfamiliar else familiar
 
 
 def served_weights(profile: LearnedProfile) -> tuple[list[float], list[float]]:
     """[dense, BM25, memory] weights of a profile for questions without and with
     unfamiliar words."""
     memory = profile.weights.get("memory", 0.0)
-    familiar, strange = served_fusion(profile)
-    return [*familiar, memory], [*strange, memory]
+    familiar, unfamiliar = served_fusion(profile)
+    return [*familiar, memory], [*unfamiliar, memory]
 
 
 def measure(parts: Sequence[Answers], weights: Sequence[float],
