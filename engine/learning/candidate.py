@@ -68,32 +68,26 @@ class Evaluated:
 def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
           rejected: set[str], config: LearningConfig, report: CycleReport,
           progress: Progress) -> Trained:
-    """Fine-tune from the active version's model (`base_model` while the base answers), in
-    two cross-fitted halves, their lessons added, when there are enough rated questions
-    (`engine.learning.crossfit`); blend with the model it started from at the best weight,
-    save the result in the pending folder, and learn this cycle's vocabulary.
-
-    Each cycle goes on from what answers: retrained from the base on every rating, a
-    cycle's ~60 steps were spread over twice and three times the pairs in later rounds, and
-    the candidates fell behind the model they were to replace (docs/benchmarks.md)."""
+    """Fine-tune from `base_model` (in two cross-fitted halves, their lessons added, when there are
+    enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
+    save the result in the pending folder, and learn this cycle's vocabulary."""
     from engine.learning.crossfit import combine, train_halves
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
-    start = collected.active.path or base_model
     prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
     halves = collected.halves
     with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
         if halves:
-            trained_halves = train_halves(start, mined.examples, halves, config.training,
+            trained_halves = train_halves(base_model, mined.examples, halves, config.training,
                                           work_dir=Path(scratch), progress=progress, **prompts)
             results = [half.result for half in trained_halves]
         else:
             trained_halves = []
-            results = [fine_tune(start, mined.examples, config.training,
+            results = [fine_tune(base_model, mined.examples, config.training,
                                  work_dir=Path(scratch), progress=progress, **prompts)]
     blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
-    base_state = base_state_dict(start) if blending or len(results) > 1 else {}
+    base_state = base_state_dict(base_model) if blending or len(results) > 1 else {}
     tuned = combine([r.model for r in results], base_state) if len(results) > 1 else results[0].model
     report.training = {"loss_function": config.training.loss,
                        "steps": sum(r.steps for r in results), "rows": max(r.rows for r in results),
