@@ -9,12 +9,16 @@ version's own vocabulary and memory. No training: the versions are the home's ow
 With `--document-words`, it also scores questions made of each document's own words (its
 title; 8 or 5 consecutive words; 5 or 3 of its content words), the guard a cycle could
 build with no plain question at hand, to see whether they rank the weightings as the
-benchmark's plain questions do.
+benchmark's plain questions do. With `--blend 1,0.5`, each version is also blended with the
+base model at those weights (`engine.learning.training.blend`) and the corpus re-embedded:
+how much of a model's slang gain a blend keeps, against what it gives up elsewhere.
 
     .venv/bin/python bench/fusion_kinds.py --home bench/.cache/jargon/demo-run \\
         --results bench/.cache/jargon/demo-s13.json base ft0001 ft0002
     .venv/bin/python bench/fusion_kinds.py --home bench/.cache/jargon/debian-base \\
         --results bench/.cache/jargon/debian-s13.json --document-words base
+    .venv/bin/python bench/fusion_kinds.py --home bench/.cache/jargon/debian-run \\
+        --results bench/.cache/jargon/debian-s13.json --document-words --blend 1,0.75,0.5 ft0001
 """
 
 from __future__ import annotations
@@ -73,12 +77,25 @@ def document_questions(texts: dict[str, str], titles: dict[str, str]) -> dict[st
     return made
 
 
+def blended(path: str, alpha: float, corpus: Any) -> Any:
+    """The version's model blended with the base at `alpha`, the corpus embedded by it."""
+    from engine.embedders import default_model_path, load_sentence_transformer
+    from engine.evaluation.vectors import embed_texts
+    from engine.learning.sides import ModelSide
+    from engine.learning.training import base_state_dict, blend, in_memory_embedder
+
+    model = blend(load_sentence_transformer(path), base_state_dict(default_model_path()), alpha)
+    embedder = in_memory_embedder(model, f"blend-{alpha:g}")
+    return ModelSide("active", embedder, embed_texts(embedder, corpus.texts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="a jargon-benchmark home")
     parser.add_argument("--results", type=Path, required=True, help="its jargon_bench.py JSON")
     parser.add_argument("--document-words", action="store_true",
                         help="also questions made of documents' words")
+    parser.add_argument("--blend", help="blending weights with the base, e.g. 1,0.5")
     parser.add_argument("versions", nargs="+", help="registry names, e.g. base ft0001")
     args = parser.parse_args()
     os.environ.update(ARGOT_HOME=str(args.home.resolve()), ARGOT_CLIP_MODEL="none", HF_HUB_OFFLINE="1")
@@ -96,13 +113,19 @@ def main() -> None:
     held = json.loads(args.results.read_text())["corpora"][0]["held_out_questions"]
     print("| version, questions | n | " + " | ".join(f"dense {d:g} / BM25 {b:g}" for d, b in WEIGHTS) + " |")
     print("|---|---:|" + "---:|" * len(WEIGHTS))
+    sides = []
     for name in args.versions:
         version = bench.registry.get(name)
         embedder = bench.embedder_for(version)
         active = ActiveCorpus.from_index(ChunkIndex(bench.client, embedder.model_id))
-        corpus, side = active.corpus, ModelSide("active", embedder, active.vectors)
-        bm25 = Bm25.over(corpus.chunks)
         profile = LearnedProfile.load(Path(version.path) if version.path else None)
+        if not args.blend:
+            sides.append((name, active.corpus, ModelSide("active", embedder, active.vectors), profile))
+            continue
+        sides += [(f"{name} blended {alpha:g}", active.corpus, blended(version.path, alpha, active.corpus),
+                   profile) for alpha in (float(a) for a in args.blend.split(","))]
+    for name, corpus, side, profile in sides:
+        bm25 = Bm25.over(corpus.chunks)
 
         def part(queries: QuerySet, profile: LearnedProfile = profile, side: ModelSide = side,
                  corpus: Any = corpus, bm25: Bm25 = bm25) -> Any:
