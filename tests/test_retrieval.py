@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +215,23 @@ def test_a_question_with_a_word_no_document_uses_is_fused_with_its_own_weights(
     question = "tollbooth golden ticket queue"
     assert [h.doc_id for h in weighing.search(question, k=3)] == \
         [h.doc_id for h in weighing.search(question, k=3, mode="dense")]
+
+
+def test_a_version_answers_with_the_unfamiliar_weights_its_cycle_chose(
+        services: Services, retriever: Retriever, tmp_path: Path) -> None:
+    from engine.search.profile import LearnedProfile, answering_retriever
+    from engine.search.vocabulary import Vocabulary
+
+    folder = tmp_path / "ft0001"
+    LearnedProfile(Vocabulary(), None, {"dense": 1.0, "bm25": 1.0},
+                   {"dense": 1.0, "bm25": 0.0}).save(folder)
+    plain = tmp_path / "ft0002"
+    LearnedProfile(Vocabulary(), None, {"dense": 1.0, "bm25": 0.5}).save(plain)
+
+    chosen = answering_retriever(services.index(), services.embedder(), "hybrid", folder, tmp_path)
+    unchosen = answering_retriever(services.index(), services.embedder(), "hybrid", plain, tmp_path)
+
+    assert chosen.weights_for(chosen.query("tollbooth invoices")) == {"dense": 1.0, "bm25": 0.0}
+    assert chosen.weights_for(chosen.query("who sends invoices")) == {"dense": 1.0, "bm25": 1.0}
+    assert unchosen.unfamiliar_weights is None
+    assert unchosen.weights_for(unchosen.query("tollbooth invoices")) == {"dense": 1.0, "bm25": 0.5}
