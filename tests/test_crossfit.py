@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from engine.learning.crossfit import MIN_HALF, combine, halves_of, rare_words
+from engine.learning.expansions import LearningCorpus
 from engine.learning.trainingdata import RatedQuestion
 
 
@@ -68,8 +69,8 @@ def test_questions_sharing_a_word_the_documents_lack_are_dealt_to_both_halves():
     names = ["tollbooth", "sparkles", "abacus", "matchmaker", "attic", "firehose", "beeper", "yeet"]
     questions = [RatedQuestion(f"who owns the {name} {topic}", {f"wiki/{name}-{topic}": 1.0})
                  for name in names for topic in ("dashboard", "runbook")]
-    documents = [f"the {name} {topic} page" for name in ("gateway", "flags")
-                 for topic in ("dashboard", "runbook")]
+    documents = LearningCorpus({f"wiki/{name}-{topic}": f"the {name} {topic} page"
+                                for name in ("gateway", "flags") for topic in ("dashboard", "runbook")})
     rare = rare_words(questions, documents)
 
     halves = halves_of(questions, rare)

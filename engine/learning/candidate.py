@@ -133,7 +133,7 @@ def learn_vocabulary(collected: Collected, rejected: set[str], questions: Any = 
     defined = {c.doc_id: (c.doc_id, c.title, c.text) for c in corpus.chunks
                if c.doc_id.startswith("defined/") and c.title and c.position == 0}
     return learn_vocabulary(collected.training_questions if questions is None else questions,
-                            corpus.document_texts(),
+                            collected.documents,
                             rejected=rejected, defined=defined_entries(defined.values()))
 
 

@@ -20,6 +20,7 @@ from engine.index import ChunkIndex
 from engine.learning.config import LearningConfig
 from engine.learning.crossfit import halves_of, rare_words
 from engine.learning.cyclelog import CycleLog
+from engine.learning.expansions import LearningCorpus
 from engine.learning.mining import ActiveCorpus, Mined, mine
 from engine.learning.report import CycleReport
 from engine.learning.trainingdata import (
@@ -58,6 +59,9 @@ class Collected:
     """Rated training questions, plus FAQ and glossary pairs."""
     held_out: QuerySet | None
     gold: QuerySet | None
+    documents: LearningCorpus
+    """Every document as the vocabulary learner reads it, read once a cycle (the
+    cross-fitting split asks it which words are rare, and every fold learns from it)."""
     seen: frozenset[str] = frozenset()
     """Rated questions (keys) the active version learnt from (`trained_on`): they judge
     nothing, as its model would only be recalling their pages."""
@@ -108,9 +112,10 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     # cross-checked (`engine.learning.levers`) but those the active version learnt from,
     # so both count; the slice itself needs a few.
     seen = trained_on(active)
+    documents = LearningCorpus(corpus.corpus.document_texts())
     halves: dict[str, int] = {}
     if config.cross_fit:  # rated questions only: FAQ pairs never count
-        halves = halves_of(train, rare_words(train, corpus.corpus.document_texts().values()))
+        halves = halves_of(train, rare_words(train, documents))
     have = len(held_out) if held_out else 0
     crossed = sum(1 for q in train if set(q.positives) & known and q.key not in seen)
     learnt = sum(1 for q in train if q.key in seen)
@@ -139,7 +144,8 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     progress(f"  {len(train)} rated questions to learn from, "
              f"{report.ratings['held_out_questions']} held out to judge on; "
              f"{len(questions)} questions with FAQ and glossary pairs")
-    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold, seen, halves)
+    return Collected(active, embedder, index, corpus, ratings, questions, held_out, gold, documents,
+                     seen, halves)
 
 
 TRAINED_ON = "trained_on.json"

@@ -38,6 +38,7 @@ from typing import Any
 
 from engine.evaluation.querysets import normalise_question, rewording_groups
 from engine.learning import training
+from engine.learning.expansions import LearningCorpus
 from engine.learning.mining import TrainingExample
 from engine.learning.training import TrainingConfig, TrainingResult
 from engine.learning.trainingdata import RatedQuestion, stable_fraction
@@ -102,24 +103,16 @@ def halves_of(questions: Sequence[RatedQuestion],
     return half if min(sizes) >= MIN_HALF else {}
 
 
-RARE_SHARE = 0.02
-"""A word in at most this share of the documents is rare: likely the team's own."""
-
-
-def rare_words(questions: Sequence[RatedQuestion], documents: Iterable[str]) -> dict[str, frozenset[str]]:
-    """Rated question key → its words that at most `RARE_SHARE` of the documents use
-    (none at all included), leaving aside how people ask ("anyone", "quick")."""
+def rare_words(questions: Sequence[RatedQuestion], documents: LearningCorpus) -> dict[str, frozenset[str]]:
+    """Rated question key → its words that at most `MAX_DF_SHARE` of the documents use (none
+    at all included: the vocabulary learner's rare words), leaving aside how people ask
+    ("anyone", "quick")."""
+    from engine.learning.vocabulary import MAX_DF_SHARE
     from engine.search.tokens import QUESTION_WORDS, tokenize
 
-    asked = {q.key: set(tokenize(q.key)) - QUESTION_WORDS for q in questions if q.source == "rating"}
-    wanted = set().union(*asked.values()) if asked else set()
-    used: Counter[str] = Counter()
-    total = 0
-    for text in documents:
-        total += 1
-        used.update(wanted.intersection(tokenize(text)))
-    limit = RARE_SHARE * total
-    return {key: frozenset(w for w in words if used[w] <= limit) for key, words in asked.items()}
+    limit = MAX_DF_SHARE * len(documents)
+    return {q.key: frozenset(w for w in set(tokenize(q.key)) - QUESTION_WORDS if documents.df((w,)) <= limit)
+            for q in questions if q.source == "rating"}
 
 
 @dataclass(frozen=True)

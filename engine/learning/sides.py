@@ -116,9 +116,8 @@ def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
 
 def served_fusion(profile: LearnedProfile) -> tuple[Fusion, Fusion]:
     """(dense, BM25) of a profile for questions without and with unfamiliar words."""
-    familiar = (profile.weights.get("dense", 1.0), profile.weights.get("bm25", 1.0))
-    unfamiliar = profile.unfamiliar_weights
-    return familiar, (unfamiliar.get("dense", 1.0), unfamiliar.get("bm25", 1.0)) if unfamiliar else familiar
+    familiar, unfamiliar = (profile.fusion_weights(kind) for kind in (False, True))
+    return (familiar["dense"], familiar["bm25"]), (unfamiliar["dense"], unfamiliar["bm25"])
 
 
 def served_weights(profile: LearnedProfile) -> tuple[list[float], list[float]]:

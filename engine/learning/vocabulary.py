@@ -59,17 +59,20 @@ from engine.search.vocabulary import LEARNT, GlossaryEntry, Vocabulary
 MAX_TERM_WORDS = 3
 MAX_QUESTION_SHARE = 0.3
 """A term in more of the rated questions than this is how people ask, not what about."""
+MAX_DF_SHARE = 0.02
+"""A word in at most this share of the documents is rare: likely the team's own."""
 
 
-def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str, str], *,
-                     rejected: Iterable[str] = (), min_evidence: int = 2,
-                     max_df_share: float = 0.02, defined: Iterable[GlossaryEntry] = ()
+def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str, str] | LearningCorpus,
+                     *, rejected: Iterable[str] = (), min_evidence: int = 2,
+                     max_df_share: float = MAX_DF_SHARE, defined: Iterable[GlossaryEntry] = ()
                      ) -> Vocabulary:
     """The learnt glossary (and the defined entries) from the training questions.
 
     Args:
         questions: rated training questions (held-out ones must not be among them).
-        documents: doc_id → text of every indexed document.
+        documents: doc_id → text of every indexed document, or those documents already
+            read (`LearningCorpus`: a cycle reads them once and learns from them many times).
         rejected: terms people rejected; never learnt.
         min_evidence: rated questions a term needs.
         max_df_share: a term in more of the documents than this is the corpus's own word.
@@ -78,7 +81,7 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     Returns:
         The `Vocabulary`: learnt entries, most evidence first, then the defined ones.
     """
-    corpus = LearningCorpus(documents)
+    corpus = documents if isinstance(documents, LearningCorpus) else LearningCorpus(documents)
     row_of = {doc_id: row for row, doc_id in enumerate(corpus.doc_ids)}
     rated_questions = [q for q in questions if q.source == "rating" and q.positives]
     groups = rewording_groups({q.key: q.positives for q in rated_questions})

@@ -69,8 +69,10 @@ class LearnedProfile:
             return []
         return [Weighted("memory", MemoryRanker(self.memory, lookup), weight)]
 
-    def fusion_weights(self) -> dict[str, float]:
-        return {"dense": self.weights.get("dense", 1.0), "bm25": self.weights.get("bm25", 1.0)}
+    def fusion_weights(self, unfamiliar: bool = False) -> dict[str, float]:
+        """Dense and BM25 weights, for questions holding an unfamiliar word or the others."""
+        weights = self.unfamiliar_weights if unfamiliar and self.unfamiliar_weights else self.weights
+        return {"dense": weights.get("dense", 1.0), "bm25": weights.get("bm25", 1.0)}
 
     def save(self, folder: Path) -> Path:
         """Write learned.json (and memory.npy) into a version's folder, atomically."""
@@ -102,7 +104,7 @@ class LearnedProfile:
                                         [tuple(r["documents"]) for r in rows], vectors,
                                         float(row["memory"]["threshold"]))
             return cls(Vocabulary.from_rows(row.get("vocabulary") or []).without(rejected), memory,
-                       {str(k): float(v) for k, v in (row.get("weights") or PLAIN_WEIGHTS).items()},
+                       _weights(row.get("weights")) or dict(PLAIN_WEIGHTS),
                        _weights(row.get("unfamiliar_weights")), dict(row.get("levers") or {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring the learned profile in %s: %s", folder, exc)
