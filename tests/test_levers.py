@@ -9,9 +9,10 @@ import numpy as np
 
 from engine.embedders import Kind
 from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.metrics import RankingScores
 from engine.evaluation.querysets import QuerySet, normalise_question
-from engine.learning.levers import Setting, choose_levers
-from engine.learning.sides import ModelSide
+from engine.learning.levers import STEP_DOWN_CONFIDENCE, Setting, choose_levers, pick
+from engine.learning.sides import Measured, ModelSide
 from engine.learning.trainingdata import RatedQuestion
 from engine.learning.vocabulary import learn_vocabulary
 from engine.search.profile import LearnedProfile
@@ -101,6 +102,54 @@ def test_the_report_says_what_was_learnt_and_which_lever_moved_it():
         "Learnt: tollbooth → api gateway (7 questions); sparkles → feature flags (3 questions)",
         "What moved it (held-out nDCG@10): learnt vocabulary +0.121, fine-tuned model +0.034",
         "Answers with: candidate model, vocabulary, dense 1 / bm25 1"]
+
+
+def measured(per_question: list[float]) -> Measured:
+    mean = float(np.mean(per_question))
+    return Measured(RankingScores(mean, mean, 0.0, 0.0, 0.0, len(per_question)), tuple(per_question))
+
+
+# 20 judging questions in 4 groups of rewordings; today each scores 0.5.
+TODAY = measured([0.5] * 20)
+GROUPS = [f"group-{n // 5}" for n in range(20)]
+# The new model lifts three groups and sinks the fourth: the best mean (+0.2), but a
+# resampling that draws the fourth group twice erases the gain.
+NOISY = measured([1.0] * 14 + [0.0] * 6)
+NEW_MODEL = Setting(model="candidate")
+NEW_VOCABULARY = Setting(vocabulary=True)
+
+
+def test_a_change_keeping_todays_model_is_kept_when_the_new_models_gain_could_be_noise():
+    steady = measured([0.6] * 20)  # the vocabulary lifts every question a little
+
+    setting, evidence, passed_over = pick({Setting(): TODAY, NEW_MODEL: NOISY, NEW_VOCABULARY: steady},
+                                          TODAY, GROUPS)
+
+    assert setting == NEW_VOCABULARY
+    assert evidence.confidence == STEP_DOWN_CONFIDENCE and evidence.low > 0
+    assert passed_over["described"] == NEW_MODEL.describe()
+    assert passed_over["evidence"]["gain"] == 0.2 and passed_over["evidence"]["low"] <= 0
+
+
+def test_the_new_model_is_kept_when_its_gain_is_sure_or_nothing_smaller_is():
+    steady = measured([0.6] * 20)
+    sure = measured([0.8] * 20)
+    shaky = measured([0.0] * 7 + [1.0] * 13)  # today's model with the vocabulary: noise too
+
+    assert pick({NEW_MODEL: sure, NEW_VOCABULARY: steady}, TODAY, GROUPS)[0] == NEW_MODEL
+    setting, evidence, passed_over = pick({NEW_MODEL: NOISY, NEW_VOCABULARY: shaky}, TODAY, GROUPS)
+    assert setting == NEW_MODEL and evidence.low <= 0 and not passed_over  # the gate rejects it
+
+
+def test_the_report_says_which_setting_was_passed_over_as_noise():
+    from engine.learning.report import describe_levers
+
+    lines = describe_levers({"described": "active model, vocabulary, dense 1 / bm25 1",
+                             "passed_over": {"described": "candidate model, dense 1 / bm25 1",
+                                             "evidence": {"gain": 0.069, "low": -0.044}}}, [])
+
+    assert lines[-1] == ("Passed over: candidate model, dense 1 / bm25 1 (+0.069, but at least "
+                         "-0.044: could be noise); today's model kept")
 
 
 def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_others_taught():

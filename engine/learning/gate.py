@@ -61,11 +61,13 @@ class Evidence:
     worse: int
     groups: int = 0
     """Independent draws: questions, rewordings of one counted once."""
+    confidence: float = CONFIDENCE
+    """The confidence of `low` and `high`."""
 
     def as_dict(self) -> dict[str, float | int]:
         return {"gain": self.gain, "low": self.low, "high": self.high,
                 "questions": self.questions, "groups": self.groups, "better": self.better,
-                "worse": self.worse, "confidence": CONFIDENCE}
+                "worse": self.worse, "confidence": self.confidence}
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
 
 
 def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
-                     clusters: Sequence[str] | None = None, confidence: float = 0.95,
+                     clusters: Sequence[str] | None = None, confidence: float = CONFIDENCE,
                      samples: int = 2000, seed: int = 15) -> Evidence:
     """How sure we are that `candidate` beats `active` on these questions.
 
@@ -141,7 +143,7 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
         raise ValueError("paired scores need the same questions on both sides")
     diffs = np.asarray(candidate, dtype=np.float64) - np.asarray(active, dtype=np.float64)
     if not len(diffs):
-        return Evidence(0.0, 0.0, 0.0, 0, 0, 0)
+        return Evidence(0.0, 0.0, 0.0, 0, 0, 0, confidence=confidence)
     if clusters is not None and len(clusters) != len(diffs):
         raise ValueError("one cluster key per question")
     keys = list(clusters) if clusters is not None else list(range(len(diffs)))
@@ -155,7 +157,7 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
     low, high = np.quantile(means, [1.0 - confidence, confidence])
     return Evidence(round(float(diffs.mean()), 4), round(float(low), 4), round(float(high), 4),
                     len(diffs), int((diffs > 1e-9).sum()), int((diffs < -1e-9).sum()),
-                    len(index))
+                    len(index), confidence)
 
 
 def judge(active: RankingScores | None, candidate: RankingScores | None, *, margin: float,
@@ -197,7 +199,7 @@ def judge(active: RankingScores | None, candidate: RankingScores | None, *, marg
                                    f"{margin:+.3f}")
     if evidence is not None:
         summary += (f" ({evidence.better} better, {evidence.worse} worse; gain at least "
-                    f"{evidence.low:+.3f} at {CONFIDENCE:.0%} confidence)")
+                    f"{evidence.low:+.3f} at {evidence.confidence * 100:g}% confidence)")
         if evidence.low <= min(margin, 0.0):  # a negative margin (tests) accepts a loss
             return Verdict("rejected", f"{summary}: the gain could be noise; more held-out "
                                        "questions would tell")

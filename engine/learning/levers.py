@@ -34,7 +34,7 @@ from typing import Any
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
 from engine.learning.crossfit import fold_of
-from engine.learning.gate import Evidence, paired_bootstrap
+from engine.learning.gate import CONFIDENCE, Evidence, paired_bootstrap
 from engine.learning.sides import (
     Answers,
     Fusion,
@@ -42,7 +42,9 @@ from engine.learning.sides import (
     ModelSide,
     fused,
     measure,
+    memory_without,
     question_lists,
+    rated_memory,
     remembering,
     scored,
     served_fusion,
@@ -62,6 +64,10 @@ MEMORY_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 MIN_KIND = 10
 """Judging questions of one kind (with unfamiliar words, or without) needed to choose
 that kind's fusion weights; with fewer it keeps today's."""
+STEP_DOWN_CONFIDENCE = 0.975
+"""The confidence a setting keeping today's model needs when the best one, with the new
+model, could be noise: a second try is held to a stricter bound, so that the two together
+promote noise at most 7.5 % of the time where one test allows 5 %."""
 
 @dataclass(frozen=True)
 class Setting:
@@ -123,6 +129,9 @@ class LeverChoice:
     """Rated questions not cross-checked: the active version learnt them."""
     unfamiliar: int = 0
     """Judging questions holding a word no document uses."""
+    passed_over: dict[str, Any] = field(default_factory=dict)
+    """The best setting when its gain could be noise and one keeping today's model was
+    surely better: "described" and "evidence" (see `pick`)."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
@@ -130,6 +139,7 @@ class LeverChoice:
                 "tried": self.tried, "by_model": self.by_model, "held_out": self.held_out,
                 "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
                 "left_out": self.left_out, "unfamiliar": self.unfamiliar,
+                "passed_over": self.passed_over,
                 "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
@@ -189,7 +199,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     memory_of: dict[tuple[str, bool], FeedbackMemory | None] = {}
     for model, with_vocabulary in itertools.product(sides, (False, True)):
         expand = vocabulary if with_vocabulary else Vocabulary()
-        memory_of[(model, with_vocabulary)] = _memory(sides[model], expand, memories, memory_threshold)
+        memory_of[(model, with_vocabulary)] = rated_memory(sides[model], expand, memories, memory_threshold)
         parts[(model, with_vocabulary)] = [held(sides[model], expand, memory_of[(model, with_vocabulary)])]
     checked = cross_fitted = 0
     if learn is not None:
@@ -207,8 +217,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> Answers:
                 return Answers.of(asked, question_lists(corpus, asked, active, expand, memory, bm25), bm25)
 
-            served_parts.append(part(served.vocabulary, _without(served.memory, keys)))
-            crossed = {flag: part(expand, _memory(active, expand, others, memory_threshold))
+            served_parts.append(part(served.vocabulary, memory_without(served.memory, keys)))
+            crossed = {flag: part(expand, rated_memory(active, expand, others, memory_threshold))
                        for flag, expand in ((False, Vocabulary()), (True, learnt))}
             fitted = {flag: _by_halves(corpus, asked, [q.key for q in inside], halves, active,
                                        expand, others, memory_threshold, bm25)
@@ -244,9 +254,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                               unfamiliar=None if for_unfamiliar == familiar else for_unfamiliar)
             either = (rankings((*familiar, memory_weight)), rankings((*for_unfamiliar, memory_weight)))
             results[setting] = scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
-    best_score = max(m.scores.ndcg_at_10 for m in results.values())
-    setting = min((s for s, m in results.items() if m.scores.ndcg_at_10 >= best_score - TIE),
-                  key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
+    setting, evidence, passed_over = pick(results, today, [groups[key] for part in served_parts
+                                                           for key in part.keys])
     chosen = results[setting]
     memory = memory_of[(setting.model, setting.vocabulary)] if setting.memory else None
     weights = {"dense": setting.dense, "bm25": setting.bm25}
@@ -257,10 +266,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights,
                              unfamiliar_weights)
     ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
-    choice = LeverChoice(setting, profile, today, chosen,
-                         paired_bootstrap(today.per_question, chosen.per_question,
-                                          clusters=[groups[key] for part in served_parts
-                                                    for key in part.keys]),
+    choice = LeverChoice(setting, profile, today, chosen, evidence, passed_over=passed_over,
                          tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
                          contributions=_contributions(setting, results),
                          by_model={name: round(measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
@@ -270,6 +276,37 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          unfamiliar=unfamiliar)
     profile.levers = choice.as_report()
     return choice
+
+
+def pick(results: dict[Setting, Measured], today: Measured,
+         clusters: Sequence[str]) -> tuple[Setting, Evidence, dict[str, Any]]:
+    """The setting to keep, its evidence against `today`, and the best one passed over.
+
+    The best setting wins (of those within `TIE` of it, the one that changes least). When
+    it holds the new model and its gain could be noise (the lower bound at or below zero),
+    the best setting that keeps today's model is tried instead, and must clear
+    `STEP_DOWN_CONFIDENCE`: the fine-tuned model is the big change, and a fusion or a
+    vocabulary that surely helps need not wait for it. `clusters` are the questions'
+    rewording groups, drawn together by the bootstrap.
+    """
+    def best(among: list[Setting]) -> Setting:
+        top = max(results[s].scores.ndcg_at_10 for s in among)
+        return min((s for s in among if results[s].scores.ndcg_at_10 >= top - TIE),
+                   key=lambda s: (s.changes, -results[s].scores.ndcg_at_10))
+
+    def against_today(setting: Setting, confidence: float = CONFIDENCE) -> Evidence:
+        return paired_bootstrap(today.per_question, results[setting].per_question,
+                                clusters=clusters, confidence=confidence)
+
+    setting = best(list(results))
+    evidence = against_today(setting)
+    if setting.model == "active" or evidence.low > 0:
+        return setting, evidence, {}
+    smaller = best([s for s in results if s.model == "active"])
+    surer = against_today(smaller, STEP_DOWN_CONFIDENCE)
+    if surer.low <= 0:
+        return setting, evidence, {}
+    return smaller, surer, {"described": setting.describe(), "evidence": evidence.as_dict()}
 
 
 def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
@@ -283,32 +320,11 @@ def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
     for side in {id(owner): owner for owner in owners}.values():
         rows = [i for i, owner in enumerate(owners) if owner is side]
         some = QuerySet([asked.queries[i] for i in rows])
-        found = question_lists(corpus, some, side, expand, _memory(side, expand, others, threshold), bm25)
+        memory = rated_memory(side, expand, others, threshold)
+        found = question_lists(corpus, some, side, expand, memory, bm25)
         for i, ranked in zip(rows, found, strict=True):
             lists[i] = ranked
     return Answers.of(asked, lists, bm25)
-
-
-def _memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
-            threshold: float) -> FeedbackMemory | None:
-    """The rated questions as a memory, embedded (expanded) by `side`'s model."""
-    if not questions:
-        return None
-    texts = [expand.expand_text(q.text) for q in questions]
-    return FeedbackMemory([q.text for q in questions],
-                          [tuple(sorted(q.positives, key=lambda d: -q.positives[d])) for q in questions],
-                          side.embedder.embed_batch(texts, "query"), threshold)
-
-
-def _without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | None:
-    """The memory without the questions being cross-checked (it would just recall them)."""
-    if memory is None:
-        return None
-    rows = [i for i, q in enumerate(memory.questions) if normalise_question(q) not in keys]
-    if not rows:
-        return None
-    return FeedbackMemory([memory.questions[i] for i in rows], [memory.documents[i] for i in rows],
-                          memory.vectors[rows], memory.threshold)
 
 
 def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:

@@ -116,4 +116,9 @@ def describe_levers(levers: dict[str, Any], learnt: Sequence[str], shown: int = 
                      + ", ".join(f"{name} {gain:+.3f}" for name, gain in moved))
     if levers.get("described"):
         lines.append(f"Answers with: {levers['described']}")
+    over = levers.get("passed_over") or {}
+    if over:
+        evidence = over["evidence"]
+        lines.append(f"Passed over: {over['described']} ({evidence['gain']:+.3f}, but at least "
+                     f"{evidence['low']:+.3f}: could be noise); today's model kept")
     return lines

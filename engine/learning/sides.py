@@ -26,6 +26,7 @@ from engine.evaluation.corpus import EvalCorpus, ExactVectors
 from engine.evaluation.metrics import RankingScores, ndcg_at, score_rankings
 from engine.evaluation.querysets import QuerySet, normalise_question
 from engine.evaluation.vectors import QueryVectors
+from engine.learning.trainingdata import RatedQuestion
 from engine.search.fusion import FUSION_DEPTH, fuse
 from engine.search.lexical import Bm25
 from engine.search.memory import FeedbackMemory, MemoryRanker, chunk_lookup
@@ -148,3 +149,25 @@ def fused(lists: Sequence[Sequence[str]], weights: Sequence[float]) -> list[str]
     if not weighted:
         return []
     return [item.chunk.doc_id for item in fuse(weighted, K)]
+
+
+def rated_memory(side: ModelSide, expand: Vocabulary, questions: Sequence[RatedQuestion],
+                 threshold: float) -> FeedbackMemory | None:
+    """The rated questions as a memory, embedded (expanded) by `side`'s model."""
+    if not questions:
+        return None
+    texts = [expand.expand_text(q.text) for q in questions]
+    return FeedbackMemory([q.text for q in questions],
+                          [tuple(sorted(q.positives, key=lambda d: -q.positives[d])) for q in questions],
+                          side.embedder.embed_batch(texts, "query"), threshold)
+
+
+def memory_without(memory: FeedbackMemory | None, keys: set[str]) -> FeedbackMemory | None:
+    """The memory without the questions being cross-checked (it would just recall them)."""
+    if memory is None:
+        return None
+    rows = [i for i, q in enumerate(memory.questions) if normalise_question(q) not in keys]
+    if not rows:
+        return None
+    return FeedbackMemory([memory.questions[i] for i in rows], [memory.documents[i] for i in rows],
+                          memory.vectors[rows], memory.threshold)
