@@ -18,7 +18,7 @@ from engine.evaluation.querysets import QuerySet, QuerySetError
 from engine.feedback import FeedbackStore
 from engine.index import ChunkIndex
 from engine.learning.config import LearningConfig
-from engine.learning.crossfit import halves_of, rare_words
+from engine.learning.crossfit import cross_checkable, halves_of, rare_words
 from engine.learning.cyclelog import CycleLog
 from engine.learning.expansions import LearningCorpus
 from engine.learning.mining import ActiveCorpus, Mined, mine
@@ -117,7 +117,7 @@ def collect(feedback: FeedbackStore, registry: ModelRegistry, client: Any,
     if config.cross_fit:  # rated questions only: FAQ pairs never count
         halves = halves_of(train, rare_words(train, documents))
     have = len(held_out) if held_out else 0
-    crossed = sum(1 for q in train if set(q.positives) & known and q.key not in seen)
+    crossed = sum(1 for q in train if cross_checkable(q, known, seen))
     learnt = sum(1 for q in train if q.key in seen)
     slice_needed = 1 if halves else MIN_SLICE
     enough = have >= slice_needed and have + crossed >= config.min_held_out

@@ -56,6 +56,13 @@ def fold_of(group: str, folds: int, salt: str = "fold") -> int:
     return min(folds - 1, int(stable_fraction(salt, group) * folds))
 
 
+def cross_checkable(question: RatedQuestion, known: set[str], seen: frozenset[str]) -> bool:
+    """Whether a rated question can judge a cycle's levers: rated in Slack (not an FAQ or
+    glossary pair), with a 👍 on an indexed page, and not one the active version learnt
+    from (`seen`: its model would recall the page)."""
+    return question.source == "rating" and bool(set(question.positives) & known) and question.key not in seen
+
+
 def halves_of(questions: Sequence[RatedQuestion],
               rare: Mapping[str, Iterable[str]] | None = None) -> dict[str, int]:
     """Rated question key → its half (0 or 1); empty when a half would hold fewer than

@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
-from engine.learning.crossfit import fold_of
+from engine.learning.crossfit import cross_checkable, fold_of
 from engine.learning.gate import CONFIDENCE, Evidence, paired_bootstrap
 from engine.learning.sides import (
     Answers,
@@ -205,8 +205,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     if learn is not None:
         known = set(corpus.doc_ids)
         for fold in range(folds):
-            inside = [q for q in memories if q.key not in seen
-                      and fold_of(groups[q.key], folds) == fold and set(q.positives) & known]
+            inside = [q for q in memories
+                      if fold_of(groups[q.key], folds) == fold and cross_checkable(q, known, seen)]
             if not inside:
                 continue
             asked = QuerySet([LabelledQuery(q.text, frozenset(set(q.positives) & known)) for q in inside])
@@ -246,6 +246,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             return ranked_by[weights]
 
         relevant = [rel for part in found for rel in part.relevant]
+        kinds = [flag for part in found for flag in part.unfamiliar]
         for familiar, for_unfamiliar, memory_weight in itertools.product(
                 familiar_options, unfamiliar_options, MEMORY_WEIGHTS):
             if memory_weight and memory_of[(model, with_vocabulary)] is None:
@@ -253,7 +254,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             setting = Setting(model, with_vocabulary, memory_weight, *familiar,
                               unfamiliar=None if for_unfamiliar == familiar else for_unfamiliar)
             either = (rankings((*familiar, memory_weight)), rankings((*for_unfamiliar, memory_weight)))
-            results[setting] = scored([either[flag][n] for n, flag in enumerate(flags)], relevant)
+            results[setting] = scored([either[flag][n] for n, flag in enumerate(kinds)], relevant)
     setting, evidence, passed_over = pick(results, today, [groups[key] for part in served_parts
                                                            for key in part.keys])
     chosen = results[setting]
