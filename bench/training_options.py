@@ -1,4 +1,4 @@
-"""Training options side by side, on the same ratings: loss and mining margin.
+"""Training options side by side, on the same ratings: loss, mining margin, frozen layers.
 
 On a jargon-benchmark home after its rated rounds, this collects and mines what a cycle
 would, then trains one model per option from the base model (60 steps, no time budget,
@@ -10,10 +10,13 @@ held-out slang and plain questions (questions never rated), in hybrid and dense 
 - `gist`: GISTEmbedLoss with the base model as guide (in-batch negatives the guide scores
   above the positive are dropped), same mined negatives;
 - `margin 0` / `margin 0.1`: MNRL with negatives mined with no margin (anything below the
-  positive's score) or a 10 % one.
+  positive's score) or a 10 % one;
+- `freeze2` / `freeze4`: MNRL with the word embeddings and the lowest 2 or 4 of the
+  model's transformer layers kept as the base has them (less to forget, and a cheaper
+  backward pass).
 
     .venv/bin/python bench/training_options.py --home <copy of a benchmark home> \\
-        --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,margin0,margin0.1]
+        --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,freeze2,...]
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 OPTIONS = {"mnrl": ("mnrl", None), "gist": ("gist", None), "margin0": ("mnrl", 0.0),
-           "margin0.1": ("mnrl", 0.1)}
+           "margin0.1": ("mnrl", 0.1), "freeze2": ("mnrl", None), "freeze4": ("mnrl", None)}
+FROZEN = {"freeze2": 2, "freeze4": 4}
 
 
 def main() -> None:
@@ -52,7 +56,8 @@ def main() -> None:
     rows: dict[str, Any] = {"base": scores(rated.active)}
     for name in args.options.split(","):
         loss, margin = OPTIONS[name]
-        options = replace(config, training=replace(config.training, loss=loss),  # type: ignore[arg-type]
+        training = replace(config.training, loss=loss, frozen_layers=FROZEN.get(name, 0))  # type: ignore[arg-type]
+        options = replace(config, training=training,
                           relative_margin=config.relative_margin if margin is None else margin)
         mined = mine_examples(rated.collected, options, rated.report, print)
         started = time.perf_counter()

@@ -133,3 +133,21 @@ def test_triplet_loss_is_available_as_the_classic_recipe(tmp_path: Path):
     config = TrainingConfig(loss="triplet", max_steps=2, batch_size=4, max_seq_length=48)
     result = fine_tune(default_model_path(), EXAMPLES, config, work_dir=tmp_path)
     assert result.steps == 2 and result.rows == 6
+
+
+@pytest.mark.slow
+def test_frozen_layers_stay_as_the_base_has_them(tmp_path: Path):
+    from dataclasses import replace
+
+    base = base_state_dict(default_model_path())
+    result = fine_tune(default_model_path(), EXAMPLES, replace(TINY, max_steps=2, frozen_layers=2),
+                       work_dir=tmp_path)
+
+    def unchanged(prefix: str) -> bool:
+        weights = {k: v for k, v in result.model.state_dict().items() if prefix in k}
+        assert weights, prefix
+        return all((v == base[k]).all() for k, v in weights.items())
+
+    assert unchanged("embeddings.word_embeddings") and unchanged("encoder.layer.0.")
+    assert unchanged("encoder.layer.1.")
+    assert not unchanged("encoder.layer.5.")

@@ -67,6 +67,8 @@ class TrainingConfig:
         max_seq_length: tokens per text while training (answers are cut to this).
         max_steps: stop after this many steps (-1: no limit; tests use a few).
         num_negatives: negative columns per MNRL row.
+        frozen_layers: the word embeddings and this many of the lowest transformer layers
+            stay as the base has them (0: every weight trains).
         seed: the same data and seed give the same model.
     """
 
@@ -81,6 +83,7 @@ class TrainingConfig:
     max_seq_length: int = 128
     max_steps: int = -1
     num_negatives: int = 1
+    frozen_layers: int = 0
     seed: int = 12
 
 
@@ -185,6 +188,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     model = load_sentence_transformer(base)
     answering_length = model.max_seq_length
     model.max_seq_length = min(config.max_seq_length, answering_length or config.max_seq_length)
+    freeze(model, config.frozen_layers)
     datasets = {name: Dataset.from_dict(columns) for name, columns in rows.items()}
     train: Any = datasets if len(datasets) > 1 else next(iter(datasets.values()))
     if isinstance(train, dict):
@@ -229,6 +233,21 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     return TrainingResult(model, int(output.global_step), total_rows,
                           float(loss_value) if loss_value is not None else None,
                           time.perf_counter() - started, epochs, budget.stopped)
+
+
+def freeze(model: Any, layers: int) -> None:
+    """Keep the word embeddings and the lowest `layers` transformer layers of a
+    sentence-transformers model (a BERT-like encoder) out of training."""
+    if layers <= 0:
+        return
+    encoder = model[0].auto_model
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if stack is None or not hasattr(encoder, "embeddings"):
+        raise TrainingError(f"cannot freeze layers of {type(encoder).__name__}: no BERT-like "
+                            "embeddings and encoder layers")
+    for part in (encoder.embeddings, *list(stack)[:layers]):
+        for weight in part.parameters():
+            weight.requires_grad = False
 
 
 def step_reporter(progress: Callable[[str], None]) -> Any:
