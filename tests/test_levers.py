@@ -51,6 +51,8 @@ def test_the_learnt_vocabulary_is_kept_when_it_lifts_held_out_slang():
     assert choice.contributions["vocabulary"] > 0.2
     assert choice.evidence.better >= 2 and choice.evidence.better > choice.evidence.worse
     assert {e.term for e in choice.profile.vocabulary.entries} >= {"tollbooth", "sparkles"}
+    # Settings that score the same (memories no question comes close to) are listed once.
+    assert len(set(choice.tried.values())) == len(choice.tried) > 1
 
 
 def test_nothing_changes_when_no_lever_helps_the_held_out_questions():

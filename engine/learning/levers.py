@@ -186,8 +186,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
     active = sides["active"]
     halves = [(unseen - seen, remembering(half)) for unseen, half in halves]
     memories = [q for q in remembered if q.source == "rating" and q.positives]
-    # Rewordings' groups: the folds, and the bootstrap's draws (four wordings of one
-    # question rise and fall together).
+    # Rewordings' groups: the folds, and the bootstrap's draws (wordings rise and fall together).
     groups = rewording_groups({**{normalise_question(q.query): q.relevant for q in queries},
                                **{q.key: q.positives for q in memories}})
 
@@ -266,9 +265,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                           if setting.unfamiliar is not None else None)
     profile = LearnedProfile(vocabulary if setting.vocabulary else Vocabulary(), memory, weights,
                              unfamiliar_weights)
-    ranked = sorted(results.items(), key=lambda item: -item[1].scores.ndcg_at_10)
     choice = LeverChoice(setting, profile, today, chosen, evidence, passed_over=passed_over,
-                         tried={s.describe(): round(m.scores.ndcg_at_10, 4) for s, m in ranked[:8]},
+                         tried=_tried(results),
                          contributions=_contributions(setting, results),
                          by_model={name: round(measure(parts[(name, False)][:1], [1.0, 0.0, 0.0])
                                                .scores.ndcg_at_10, 4) for name in sides},
@@ -308,6 +306,20 @@ def pick(results: dict[Setting, Measured], today: Measured,
     if surer.low <= 0:
         return setting, evidence, {}
     return smaller, surer, {"described": setting.describe(), "evidence": evidence.as_dict()}
+
+
+def _tried(results: dict[Setting, Measured], shown: int = 8) -> dict[str, float]:
+    """The best few settings and their nDCG@10; of settings that score the same (a memory
+    no question comes close to), the one that changes least stands for them."""
+    tried: dict[str, float] = {}
+    for setting, measured in sorted(results.items(),
+                                    key=lambda item: (-item[1].scores.ndcg_at_10, item[0].changes)):
+        score = round(measured.scores.ndcg_at_10, 4)
+        if score not in tried.values():
+            tried[setting.describe()] = score
+        if len(tried) == shown:
+            break
+    return tried
 
 
 def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
