@@ -62,6 +62,7 @@ class Settings:
     train_max_seq_length: int | None = None
     train_max_steps: int | None = None
     train_negatives: int | None = None
+    train_frozen_layers: int | None = None
     train_threads: int | None = None
     """ARGOT_TRAIN_THREADS: torch threads of the learning child process (None: 1)."""
     ingest_hosts: tuple[str, ...] = ()
@@ -219,6 +220,7 @@ def learning_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "train_max_seq_length": whole("ARGOT_TRAIN_MAX_SEQ_LENGTH", 8, 8192),
         "train_max_steps": whole("ARGOT_TRAIN_MAX_STEPS", -1, 10**9),
         "train_negatives": whole("ARGOT_TRAIN_NEGATIVES", 1, 64),
+        "train_frozen_layers": whole("ARGOT_TRAIN_FROZEN_LAYERS", 0, 1000),
         "train_threads": whole("ARGOT_TRAIN_THREADS", 1, 1024),
     }
 
