@@ -114,7 +114,10 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     save(model, pending.folder)
     vocabulary = learn_vocabulary(collected, rejected)
     progress(f"  {len(vocabulary)} glossary entries learnt or defined")
-    judges = [(half.unseen, blend(half.result.model, base_state, alpha)) for half in trained_halves]
+    # Each half judges at the strength the candidate is served at: the candidate moves by
+    # both halves' lessons, so a half's own lesson counts as many times as there are halves.
+    judges = [(half.unseen, blend(half.result.model, base_state, alpha * len(trained_halves)))
+              for half in trained_halves]
     return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary,
                    lambda questions: learn_vocabulary(collected, rejected, questions), judges)
 
