@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from engine.learning.crossfit import MIN_HALF, combine, halves_of, rare_words
+from engine.learning.crossfit import MIN_HALF, Half, at_served_strength, combine, halves_of, rare_words
 from engine.learning.expansions import LearningCorpus
+from engine.learning.training import TrainingResult
 from engine.learning.trainingdata import RatedQuestion
 
 
@@ -54,6 +55,21 @@ def test_the_candidate_is_the_base_plus_both_halves_lessons():
     assert torch.allclose(merged.weight, base.weight + lesson)
     assert torch.allclose(merged.bias, first.bias + second.bias - base.bias)
     assert merged is not first and not torch.equal(first.weight, merged.weight)
+
+
+def test_each_half_judges_at_the_strength_the_candidate_is_served_at():
+    base, first, second = (torch.nn.Linear(3, 2) for _ in range(3))
+    halves = [Half(TrainingResult(model, 10, 20, None, 1.0), frozenset({key}))
+              for model, key in ((first, "a"), (second, "b"))]
+
+    before = first.weight.detach().clone()
+
+    judges = dict(at_served_strength(halves, base.state_dict()))
+
+    # The candidate moves by both lessons: a half's own lesson counts twice when it judges.
+    assert torch.allclose(judges[frozenset({"a"})].weight, base.weight + 2 * (first.weight - base.weight))
+    assert torch.allclose(judges[frozenset({"b"})].bias, base.bias + 2 * (second.bias - base.bias))
+    assert torch.equal(first.weight, before)  # the half itself is untouched
 
 
 def test_a_weight_the_base_lacks_is_averaged():

@@ -71,7 +71,7 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     """Fine-tune from `base_model` (in two cross-fitted halves, their lessons added, when there are
     enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
     save the result in the pending folder, and learn this cycle's vocabulary."""
-    from engine.learning.crossfit import combine, train_halves
+    from engine.learning.crossfit import at_served_strength, combine, train_halves
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
@@ -114,10 +114,7 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     save(model, pending.folder)
     vocabulary = learn_vocabulary(collected, rejected)
     progress(f"  {len(vocabulary)} glossary entries learnt or defined")
-    # Each half judges at the strength the candidate is served at: the candidate moves by
-    # both halves' lessons, so a half's own lesson counts as many times as there are halves.
-    judges = [(half.unseen, blend(half.result.model, base_state, alpha * len(trained_halves)))
-              for half in trained_halves]
+    judges = at_served_strength(trained_halves, base_state, alpha)
     return Trained(in_memory_embedder(model, pending.name, **prompts), vocabulary,
                    lambda questions: learn_vocabulary(collected, rejected, questions), judges)
 
