@@ -151,3 +151,21 @@ def test_frozen_layers_stay_as_the_base_has_them(tmp_path: Path):
     assert unchanged("embeddings.word_embeddings") and unchanged("encoder.layer.0.")
     assert unchanged("encoder.layer.1.")
     assert not unchanged("encoder.layer.5.")
+
+
+def test_freezing_leaves_a_layer_to_train_and_skips_a_model_it_cannot_read(caplog):
+    from types import SimpleNamespace
+
+    import torch
+
+    from engine.learning.training import freeze
+
+    encoder = torch.nn.Module()
+    encoder.embeddings = torch.nn.Linear(2, 2)
+    encoder.encoder = torch.nn.Module()
+    encoder.encoder.layer = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)])
+
+    assert freeze([SimpleNamespace(auto_model=encoder)], 10) == 2
+    assert not encoder.embeddings.weight.requires_grad and not encoder.encoder.layer[1].weight.requires_grad
+    assert encoder.encoder.layer[2].weight.requires_grad
+    assert freeze([SimpleNamespace()], 4) == 0 and "cannot freeze layers" in caplog.text

@@ -235,19 +235,24 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
                           time.perf_counter() - started, epochs, budget.stopped)
 
 
-def freeze(model: Any, layers: int) -> None:
+def freeze(model: Any, layers: int) -> int:
     """Keep the word embeddings and the lowest `layers` transformer layers of a
-    sentence-transformers model (a BERT-like encoder) out of training."""
+    sentence-transformers model out of training (at most all layers but one); returns how
+    many layers were frozen. A model without BERT-like embeddings and encoder layers
+    trains whole, with one log line."""
     if layers <= 0:
-        return
-    encoder = model[0].auto_model
+        return 0
+    encoder = getattr(model[0], "auto_model", None)
     stack = getattr(getattr(encoder, "encoder", None), "layer", None)
     if stack is None or not hasattr(encoder, "embeddings"):
-        raise TrainingError(f"cannot freeze layers of {type(encoder).__name__}: no BERT-like "
-                            "embeddings and encoder layers")
-    for part in (encoder.embeddings, *list(stack)[:layers]):
+        log.warning("cannot freeze layers of %s: no BERT-like embeddings and encoder layers; "
+                    "training every weight", type(encoder).__name__)
+        return 0
+    frozen = min(layers, len(stack) - 1)
+    for part in (encoder.embeddings, *list(stack)[:frozen]):
         for weight in part.parameters():
             weight.requires_grad = False
+    return frozen
 
 
 def step_reporter(progress: Callable[[str], None]) -> Any:
