@@ -5,8 +5,9 @@ would, then trains one model per option from the base model (60 steps, no time b
 one mined negative, the product's other defaults) and measures each on the benchmark's
 held-out slang and plain questions (questions never rated), in hybrid and dense mode:
 
-- `mnrl`: MultipleNegativesRankingLoss, negatives mined with the default relative margin
-  (0.05: a candidate scoring within 5 % of the positive is left out as a likely positive);
+- `mnrl`: MultipleNegativesRankingLoss, every layer trained, negatives mined with the
+  default relative margin (0.05: a candidate scoring within 5 % of the positive is left
+  out as a likely positive; every option but the `freeze` ones trains every layer);
 - `gist`: GISTEmbedLoss with the base model as guide (in-batch negatives the guide scores
   above the positive are dropped), same mined negatives;
 - `margin 0` / `margin 0.1`: MNRL with negatives mined with no margin (anything below the
