@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OPTIONS = {"mnrl": ("mnrl", None), "gist": ("gist", None), "margin0": ("mnrl", 0.0),
-           "margin0.1": ("mnrl", 0.1), "freeze2": ("mnrl", None), "freeze4": ("mnrl", None)}
-FROZEN = {"freeze2": 2, "freeze4": 4}
+OPTIONS = {  # name → (loss, mining margin (None: the default), frozen layers)
+    "mnrl": ("mnrl", None, 0), "gist": ("gist", None, 0), "margin0": ("mnrl", 0.0, 0),
+    "margin0.1": ("mnrl", 0.1, 0), "freeze2": ("mnrl", None, 2), "freeze4": ("mnrl", None, 4)}
 
 
 def main() -> None:
@@ -56,8 +56,8 @@ def main() -> None:
 
     rows: dict[str, Any] = {"base": scores(rated.active)}
     for name in args.options.split(","):
-        loss, margin = OPTIONS[name]
-        training = replace(config.training, loss=loss, frozen_layers=FROZEN.get(name, 0))  # type: ignore[arg-type]
+        loss, margin, frozen = OPTIONS[name]
+        training = replace(config.training, loss=loss, frozen_layers=frozen)  # type: ignore[arg-type]
         options = replace(config, training=training,
                           relative_margin=config.relative_margin if margin is None else margin)
         mined = mine_examples(rated.collected, options, rated.report, print)
