@@ -1,7 +1,7 @@
 """Training options side by side, on the same ratings: loss, mining margin, frozen layers.
 
 On a jargon-benchmark home after its rated rounds, this collects and mines what a cycle
-would, then trains one model per option from the base model (60 steps, no time budget,
+would, then trains one model per option from the base model (the product's steps and epochs, no time budget,
 one mined negative, the product's other defaults) and measures each on the benchmark's
 held-out slang and plain questions (questions never rated), in hybrid and dense mode:
 
@@ -12,9 +12,11 @@ held-out slang and plain questions (questions never rated), in hybrid and dense 
   above the positive are dropped), same mined negatives;
 - `margin 0` / `margin 0.1`: MNRL with negatives mined with no margin (anything below the
   positive's score) or a 10 % one;
-- `freeze2` / `freeze4`: MNRL with the word embeddings and the lowest 2 or 4 of the
-  model's transformer layers kept as the base has them (less to forget, and a cheaper
-  backward pass).
+- `freeze2` / `freeze3` / `freeze4`: MNRL with the word embeddings and the lowest 2, 3 or
+  4 of the model's transformer layers kept as the base has them (less to forget, and a
+  cheaper backward pass);
+- `freeze4-lr6e-5` / `freeze4-lr1e-4`: the lowest 4 layers frozen, the two left trained
+  at twice or three times the default learning rate (3e-5).
 
     .venv/bin/python bench/training_options.py --home <copy of a benchmark home> \\
         --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,freeze2,...]
@@ -32,9 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OPTIONS = {  # name → (loss, mining margin (None: the default), frozen layers)
-    "mnrl": ("mnrl", None, 0), "gist": ("gist", None, 0), "margin0": ("mnrl", 0.0, 0),
-    "margin0.1": ("mnrl", 0.1, 0), "freeze2": ("mnrl", None, 2), "freeze4": ("mnrl", None, 4)}
+OPTIONS = {  # name → (loss, mining margin (None: the default), frozen layers, learning rate)
+    "mnrl": ("mnrl", None, 0, 3e-5), "gist": ("gist", None, 0, 3e-5), "margin0": ("mnrl", 0.0, 0, 3e-5),
+    "margin0.1": ("mnrl", 0.1, 0, 3e-5), "freeze2": ("mnrl", None, 2, 3e-5),
+    "freeze3": ("mnrl", None, 3, 3e-5), "freeze4": ("mnrl", None, 4, 3e-5),
+    "freeze4-lr6e-5": ("mnrl", None, 4, 6e-5), "freeze4-lr1e-4": ("mnrl", None, 4, 1e-4)}
 
 
 def main() -> None:
@@ -56,8 +60,9 @@ def main() -> None:
 
     rows: dict[str, Any] = {"base": scores(rated.active)}
     for name in args.options.split(","):
-        loss, margin, frozen = OPTIONS[name]
-        training = replace(config.training, loss=loss, frozen_layers=frozen)  # type: ignore[arg-type]
+        loss, margin, frozen, rate = OPTIONS[name]
+        training = replace(config.training, loss=loss, frozen_layers=frozen,  # type: ignore[arg-type]
+                           learning_rate=rate)
         options = replace(config, training=training,
                           relative_margin=config.relative_margin if margin is None else margin)
         mined = mine_examples(rated.collected, options, rated.report, print)
