@@ -1,7 +1,8 @@
 """Training options side by side, on the same ratings: loss, mining margin, frozen layers.
 
-On a jargon-benchmark home after its rated rounds, this collects and mines what a cycle
-would, then trains one model per option from the base model (the product's steps and epochs, no time budget,
+On a jargon-benchmark home after its rated rounds (with the base model active: `argot
+models rollback base` on a copy), this collects and mines what a cycle would, then trains
+one model per option from the base model (the product's steps and epochs, no time budget,
 one mined negative, the product's other defaults) and measures each on the benchmark's
 held-out slang and plain questions (questions never rated), in hybrid and dense mode:
 
