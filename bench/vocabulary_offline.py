@@ -82,6 +82,7 @@ def main() -> None:
     from bot.services import Services
     from bot.settings import Settings
     from engine.evaluation.querysets import QuerySet
+    from engine.learning.expansions import LearningCorpus
     from engine.learning.mining import ActiveCorpus
     from engine.learning.sides import ModelSide, measure_profile
     from engine.learning.trainingdata import RatedQuestion
@@ -129,7 +130,7 @@ def main() -> None:
             if right:
                 rated.append(RatedQuestion(text, {right[0]: 1.0}))
     evidence = {} if args.min_evidence is None else {"min_evidence": args.min_evidence}
-    vocabulary = learn_vocabulary(rated, corpus.document_texts(), **evidence)
+    vocabulary = learn_vocabulary(rated, LearningCorpus(corpus.document_texts()), **evidence)
     learnt_s = time.perf_counter() - started
     print(f"{len(rated)} rated wordings, {len(vocabulary.entries)} entries, learnt in {learnt_s:.1f} s")
     if args.show:

@@ -11,6 +11,7 @@ from engine.embedders import Kind
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.metrics import RankingScores
 from engine.evaluation.querysets import QuerySet, normalise_question
+from engine.learning.expansions import LearningCorpus
 from engine.learning.levers import STEP_DOWN_CONFIDENCE, Setting, choose_levers, pick
 from engine.learning.sides import Measured, ModelSide
 from engine.learning.trainingdata import RatedQuestion
@@ -41,7 +42,7 @@ def side(corpus: EvalCorpus) -> ModelSide:
 
 def test_the_learnt_vocabulary_is_kept_when_it_lifts_held_out_slang():
     corpus = EvalCorpus.from_texts(DOCUMENTS)
-    vocabulary = learn_vocabulary(RATED, DOCUMENTS)
+    vocabulary = learn_vocabulary(RATED, LearningCorpus(DOCUMENTS))
 
     choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None, vocabulary, RATED,
                            LearnedProfile())
@@ -59,7 +60,7 @@ def test_nothing_changes_when_no_lever_helps_the_held_out_questions():
     corpus = EvalCorpus.from_texts(DOCUMENTS)
 
     choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(RATED, DOCUMENTS), [], LearnedProfile())
+                           learn_vocabulary(RATED, LearningCorpus(DOCUMENTS)), [], LearnedProfile())
 
     assert choice.setting == Setting()
     assert choice.chosen.per_question == choice.served.per_question
@@ -84,8 +85,8 @@ def test_every_rated_question_is_cross_checked_with_what_the_other_questions_tau
                     RatedQuestion("sparkles service outage", {"wiki/flags": 1.0})]
 
     choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(more, DOCUMENTS), more, LearnedProfile(),
-                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS))
+                           learn_vocabulary(more, LearningCorpus(DOCUMENTS)), more, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, LearningCorpus(DOCUMENTS)))
 
     assert (choice.held_out, choice.cross_checked) == (5, len(more))
     assert choice.evidence.questions == 5 + len(more)
@@ -163,8 +164,8 @@ def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_ot
                 RatedQuestion("why did the tollbooth say no", {"wiki/gateway": 1.0})]
 
     choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(one_page, DOCUMENTS), one_page, LearnedProfile(),
-                           learn=lambda questions: learn_vocabulary(questions, DOCUMENTS))
+                           learn_vocabulary(one_page, LearningCorpus(DOCUMENTS)), one_page, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, LearningCorpus(DOCUMENTS)))
 
     assert choice.cross_checked == 3
     assert choice.setting.vocabulary

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.learning.expansions import LearningCorpus
 from engine.learning.trainingdata import RatedQuestion
 from engine.learning.vocabulary import learn_vocabulary
 from engine.search.fusion import fuse
@@ -42,7 +43,7 @@ RATED = [
 
 
 def test_a_word_the_documents_never_use_is_tied_to_the_words_of_the_chosen_documents():
-    vocabulary = learn_vocabulary(RATED, DOCUMENTS)
+    vocabulary = learn_vocabulary(RATED, LearningCorpus(DOCUMENTS))
 
     learnt = {entry.term: entry for entry in vocabulary.entries}
     assert learnt["tollbooth"].expansion == "api gateway"
@@ -57,7 +58,7 @@ def test_rewordings_of_one_question_are_one_piece_of_evidence_and_a_term_ends_at
                 for n in range(10)}
     forecaster = {"wiki/forecaster": "The ETA forecaster predicts arrival times for every load.",
                   "wiki/forecaster-training": "Retraining the ETA forecaster model every week."}
-    documents = {**DOCUMENTS, **runbooks, **forecaster}
+    documents = LearningCorpus({**DOCUMENTS, **runbooks, **forecaster})
     one_question = [RatedQuestion("is the crystal ball service down", {"wiki/forecaster": 1.0}),
                     RatedQuestion("anyone know if the crystal ball service is down",
                                   {"wiki/forecaster": 1.0})]
@@ -83,7 +84,9 @@ def test_a_slang_pair_ending_in_a_shared_word_is_its_own_term():
              RatedQuestion("wrench crew cluster quota limits", {"wiki/riggers": 1.0}),
              RatedQuestion("is the wrench crew on call tonight", {"wiki/riggers": 1.0})]
 
-    learnt = {entry.term: entry for entry in learn_vocabulary(rated, {**DOCUMENTS, **teams}).entries}
+    documents = LearningCorpus({**DOCUMENTS, **teams})
+
+    learnt = {entry.term: entry for entry in learn_vocabulary(rated, documents).entries}
 
     assert "pursers" in learnt["money crew"].expansion  # "money" is common, "money crew" is not
     assert "riggers" in learnt["wrench crew"].expansion
@@ -94,7 +97,9 @@ def test_a_word_only_one_wording_of_each_question_uses_is_how_people_ask_not_a_t
     habit = [RatedQuestion(f"I keep hearing this, {question.text}", question.positives)
              for question in RATED if "tollbooth" in question.text]
 
-    learnt = {entry.term: entry for entry in learn_vocabulary([*RATED, *habit], DOCUMENTS).entries}
+    vocabulary = learn_vocabulary([*RATED, *habit], LearningCorpus(DOCUMENTS))
+
+    learnt = {entry.term: entry for entry in vocabulary.entries}
 
     assert learnt["tollbooth"].expansion == "api gateway"
     assert not {"hearing", "keep hearing", "hearing this"} & set(learnt)  # each also asked without it
@@ -102,7 +107,7 @@ def test_a_word_only_one_wording_of_each_question_uses_is_how_people_ask_not_a_t
 
 def test_an_expanded_question_finds_the_document_bm25_missed():
     bm25 = Bm25.over(chunks())
-    vocabulary = learn_vocabulary(RATED, DOCUMENTS)
+    vocabulary = learn_vocabulary(RATED, LearningCorpus(DOCUMENTS))
     question = "is the tollbooth down"
 
     before = bm25.search(question, 3)
@@ -116,13 +121,13 @@ def test_an_expanded_question_finds_the_document_bm25_missed():
 
 def test_a_rejected_term_is_never_learnt_again_and_leaves_the_served_profile(tmp_path: Path):
     folder = tmp_path / "ft0001"
-    LearnedProfile(learn_vocabulary(RATED, DOCUMENTS)).save(folder)
+    LearnedProfile(learn_vocabulary(RATED, LearningCorpus(DOCUMENTS))).save(folder)
 
     reject_term(tmp_path, "Tollbooth")
 
     rejected = rejected_terms(tmp_path)
     served = LearnedProfile.load(folder, rejected)
-    relearnt = learn_vocabulary(RATED, DOCUMENTS, rejected=rejected)
+    relearnt = learn_vocabulary(RATED, LearningCorpus(DOCUMENTS), rejected=rejected)
     assert rejected == {"tollbooth"}
     assert [e.term for e in served.vocabulary.entries] == ["sparkles"]
     assert "tollbooth" not in {e.term for e in relearnt.entries}
@@ -179,7 +184,7 @@ def test_chinese_slang_is_learnt_from_ratings_and_expands_questions():
              RatedQuestion("收费站怎么发布", {"zh/gateway-deploy": 1.0}),
              RatedQuestion("收费站检查什么", {"zh/gateway": 1.0})]
 
-    vocabulary = learn_vocabulary(rated, CJK_DOCUMENTS)
+    vocabulary = learn_vocabulary(rated, LearningCorpus(CJK_DOCUMENTS))
 
     learnt = {entry.term: entry for entry in vocabulary.entries}
     assert "收费站" in learnt

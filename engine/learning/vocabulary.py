@@ -40,7 +40,7 @@ Tip:
     the held-out gate and `argot glossary reject` are the safety net.
 
 Example:
-    >>> vocabulary = learn_vocabulary(training_questions, corpus.document_texts())
+    >>> vocabulary = learn_vocabulary(training_questions, LearningCorpus(corpus.document_texts()))
     >>> vocabulary.entries[0].describe()
     'tollbooth → api gateway (7 questions)'
 """
@@ -63,7 +63,7 @@ MAX_DF_SHARE = 0.02
 """A word in at most this share of the documents is rare: likely the team's own."""
 
 
-def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str, str] | LearningCorpus,
+def learn_vocabulary(questions: Sequence[RatedQuestion], corpus: LearningCorpus,
                      *, rejected: Iterable[str] = (), min_evidence: int = 2,
                      max_df_share: float = MAX_DF_SHARE, defined: Iterable[GlossaryEntry] = ()
                      ) -> Vocabulary:
@@ -71,8 +71,8 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
 
     Args:
         questions: rated training questions (held-out ones must not be among them).
-        documents: doc_id → text of every indexed document, or those documents already
-            read (`LearningCorpus`: a cycle reads them once and learns from them many times).
+        corpus: every indexed document, read (`LearningCorpus(doc_id → text)`; a cycle
+            reads them once and learns from them many times).
         rejected: terms people rejected; never learnt.
         min_evidence: rated questions a term needs.
         max_df_share: a term in more of the documents than this is the corpus's own word.
@@ -81,7 +81,6 @@ def learn_vocabulary(questions: Sequence[RatedQuestion], documents: Mapping[str,
     Returns:
         The `Vocabulary`: learnt entries, most evidence first, then the defined ones.
     """
-    corpus = documents if isinstance(documents, LearningCorpus) else LearningCorpus(documents)
     row_of = {doc_id: row for row, doc_id in enumerate(corpus.doc_ids)}
     rated_questions = [q for q in questions if q.source == "rating" and q.positives]
     groups = rewording_groups({q.key: q.positives for q in rated_questions})
