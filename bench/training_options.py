@@ -17,7 +17,10 @@ held-out slang and plain questions (questions never rated), in hybrid and dense 
   4 of the model's transformer layers kept as the base has them (less to forget, and a
   cheaper backward pass);
 - `freeze4-lr6e-5` / `freeze4-lr1e-4`: the lowest 4 layers frozen, the two left trained
-  at twice or three times the default learning rate (3e-5).
+  at twice or three times the default learning rate (3e-5);
+- `freeze4-len96` / `freeze4-len64`: the lowest 4 layers frozen, every text cut to 96 or
+  64 tokens while training (the default is 128; answers still read whole chunks), and
+  `freeze4-len64-130` with 130 steps at least, about the time 90 steps of 128 take.
 
     .venv/bin/python bench/training_options.py --home <copy of a benchmark home> \\
         --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,freeze2,...]
@@ -35,11 +38,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OPTIONS = {  # name → (loss, mining margin (None: the default), frozen layers, learning rate)
-    "mnrl": ("mnrl", None, 0, 3e-5), "gist": ("gist", None, 0, 3e-5), "margin0": ("mnrl", 0.0, 0, 3e-5),
-    "margin0.1": ("mnrl", 0.1, 0, 3e-5), "freeze2": ("mnrl", None, 2, 3e-5),
-    "freeze3": ("mnrl", None, 3, 3e-5), "freeze4": ("mnrl", None, 4, 3e-5),
-    "freeze4-lr6e-5": ("mnrl", None, 4, 6e-5), "freeze4-lr1e-4": ("mnrl", None, 4, 1e-4)}
+OPTIONS: dict[str, dict[str, Any]] = {
+    # name → what it changes from the product's training: `TrainingConfig` fields, and
+    # "margin" (the mining margin)
+    "mnrl": {"frozen_layers": 0}, "gist": {"loss": "gist", "frozen_layers": 0},
+    "margin0": {"frozen_layers": 0, "margin": 0.0}, "margin0.1": {"frozen_layers": 0, "margin": 0.1},
+    "freeze2": {"frozen_layers": 2}, "freeze3": {"frozen_layers": 3}, "freeze4": {"frozen_layers": 4},
+    "freeze4-lr6e-5": {"frozen_layers": 4, "learning_rate": 6e-5},
+    "freeze4-lr1e-4": {"frozen_layers": 4, "learning_rate": 1e-4},
+    "freeze4-len96": {"frozen_layers": 4, "max_seq_length": 96},
+    "freeze4-len64": {"frozen_layers": 4, "max_seq_length": 64},
+    "freeze4-len64-130": {"frozen_layers": 4, "max_seq_length": 64, "min_steps": 130}}
 
 
 def main() -> None:
@@ -61,11 +70,9 @@ def main() -> None:
 
     rows: dict[str, Any] = {"base": scores(rated.active)}
     for name in args.options.split(","):
-        loss, margin, frozen, rate = OPTIONS[name]
-        training = replace(config.training, loss=loss, frozen_layers=frozen,  # type: ignore[arg-type]
-                           learning_rate=rate)
-        options = replace(config, training=training,
-                          relative_margin=config.relative_margin if margin is None else margin)
+        changes = dict(OPTIONS[name])
+        margin = changes.pop("margin", config.relative_margin)
+        options = replace(config, training=replace(config.training, **changes), relative_margin=margin)
         mined = mine_examples(rated.collected, options, rated.report, print)
         started = time.perf_counter()
         result = fine_tune(rated.bench.base_model, mined.examples, options.training,
