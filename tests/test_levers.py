@@ -81,12 +81,13 @@ def test_fusion_weights_are_chosen_on_held_out_questions_when_one_half_is_better
 
 def test_every_rated_question_is_cross_checked_with_what_the_other_questions_taught():
     corpus = EvalCorpus.from_texts(DOCUMENTS)
+    documents = LearningCorpus(DOCUMENTS)
     more = RATED + [RatedQuestion("tollbooth timeouts", {"wiki/gateway": 1.0}),
                     RatedQuestion("sparkles service outage", {"wiki/flags": 1.0})]
 
     choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(more, LearningCorpus(DOCUMENTS)), more, LearnedProfile(),
-                           learn=lambda questions: learn_vocabulary(questions, LearningCorpus(DOCUMENTS)))
+                           learn_vocabulary(more, documents), more, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, documents))
 
     assert (choice.held_out, choice.cross_checked) == (5, len(more))
     assert choice.evidence.questions == 5 + len(more)
@@ -157,6 +158,7 @@ def test_the_report_says_which_setting_was_passed_over_as_noise():
 
 def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_others_taught():
     corpus = EvalCorpus.from_texts(DOCUMENTS)
+    documents = LearningCorpus(DOCUMENTS)
     # Three different questions about one page: each must be answered with the vocabulary
     # the other two taught (as a new question about that page will be), not set aside with them.
     one_page = [RatedQuestion("anyone seen the tollbooth today?", {"wiki/gateway": 1.0}),
@@ -164,8 +166,8 @@ def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_ot
                 RatedQuestion("why did the tollbooth say no", {"wiki/gateway": 1.0})]
 
     choice = choose_levers(corpus, PLAIN_HELD_OUT, side(corpus), None,
-                           learn_vocabulary(one_page, LearningCorpus(DOCUMENTS)), one_page, LearnedProfile(),
-                           learn=lambda questions: learn_vocabulary(questions, LearningCorpus(DOCUMENTS)))
+                           learn_vocabulary(one_page, documents), one_page, LearnedProfile(),
+                           learn=lambda questions: learn_vocabulary(questions, documents))
 
     assert choice.cross_checked == 3
     assert choice.setting.vocabulary

@@ -160,7 +160,7 @@ def at_served_strength(halves: Sequence[Half], base_state: Mapping[str, Any],
     weaker than the served one's. (On the benchmark it changed no decision: Debian's first
     round still chose BM25 at a half for slang, 0.369 held-out slang, where the served
     model reads 0.412 in dense mode.)"""
-    return [(half.unseen, training.blend(half.result.model, dict(base_state), alpha * len(halves)))
+    return [(half.unseen, training.blend(half.result.model, base_state, alpha * len(halves)))
             for half in halves]
 
 
@@ -183,4 +183,4 @@ def combine(models: Sequence[Any], base_state: Mapping[str, Any]) -> Any:
             if tensor.is_floating_point():
                 tensor.copy_(sum(state[name] for state in states) / len(states))
     # base + Σ(model − base) = base + n × (mean − base): blending the mean n times as far.
-    return training.blend(mean, dict(base_state), float(len(models)))
+    return training.blend(mean, base_state, float(len(models)))

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -98,6 +98,9 @@ class TrainingResult:
     epochs: float = 1.0
     stopped_early: bool = False
     """True when the time budget ran out before the planned steps."""
+    frozen_layers: int = 0
+    """Transformer layers kept as the base has them (`freeze`: fewer than asked when the
+    model has fewer, none when it is not BERT-like)."""
 
 
 def planned_epochs(rows: int, config: TrainingConfig) -> float:
@@ -188,7 +191,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     model = load_sentence_transformer(base)
     answering_length = model.max_seq_length
     model.max_seq_length = min(config.max_seq_length, answering_length or config.max_seq_length)
-    freeze(model, config.frozen_layers)
+    frozen = freeze(model, config.frozen_layers)
     datasets = {name: Dataset.from_dict(columns) for name, columns in rows.items()}
     train: Any = datasets if len(datasets) > 1 else next(iter(datasets.values()))
     if isinstance(train, dict):
@@ -232,7 +235,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
              time.perf_counter() - started)
     return TrainingResult(model, int(output.global_step), total_rows,
                           float(loss_value) if loss_value is not None else None,
-                          time.perf_counter() - started, epochs, budget.stopped)
+                          time.perf_counter() - started, epochs, budget.stopped, frozen)
 
 
 def freeze(model: Any, layers: int) -> int:
@@ -296,7 +299,7 @@ def time_budget(seconds: float) -> Any:
     return Budget()
 
 
-def blend(tuned: Any, base_state: dict[str, Any], alpha: float) -> Any:
+def blend(tuned: Any, base_state: Mapping[str, Any], alpha: float) -> Any:
     """A copy of `tuned` whose weights are `alpha × tuned + (1 - alpha) × base`.
 
     Args:
