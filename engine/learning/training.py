@@ -18,7 +18,7 @@ held-out questions, so a model that over-fitted the ratings is pulled back towar
 base, which still knows general English.
 
 Tip:
-    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=90`, `frozen_layers=4` and
+    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=90`, `frozen_layers=2` and
     `learning_rate=3e-5` train MiniLM on a few hundred rated questions in minutes.
     Larger batches help MNRL (more in-batch negatives) if memory and time allow.
 
@@ -83,7 +83,7 @@ class TrainingConfig:
     max_seq_length: int = 128
     max_steps: int = -1
     num_negatives: int = 1
-    frozen_layers: int = 4
+    frozen_layers: int = 2
     seed: int = 12
 
 
