@@ -18,7 +18,7 @@ held-out questions, so a model that over-fitted the ratings is pulled back towar
 base, which still knows general English.
 
 Tip:
-    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=90`, `frozen_layers=2` and
+    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=60`, `frozen_layers=2` and
     `learning_rate=3e-5` train MiniLM on a few hundred rated questions in minutes.
     Larger batches help MNRL (more in-batch negatives) if memory and time allow.
 
@@ -74,7 +74,7 @@ class TrainingConfig:
 
     loss: Loss = "mnrl"
     epochs: float = 1.0
-    min_steps: int = 90
+    min_steps: int = 60
     max_epochs: float = 10.0
     max_seconds: float = 150.0
     batch_size: int = 16
