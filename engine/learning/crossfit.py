@@ -157,9 +157,8 @@ def at_served_strength(halves: Sequence[Half], base_state: Mapping[str, Any],
     """Each half's model as it judges its unseen questions: its lesson counted once per
     half, as the served candidate (`combine`, blended at `alpha`) moves by all of them.
     A half alone moves half as far as the model that will answer, so its dense list is
-    weaker than the served one's. (On the benchmark it changed no decision: Debian's first
-    round (four layers frozen) still chose BM25 at a half for slang, 0.369 held-out slang, where the served
-    model reads 0.412 in dense mode.)"""
+    weaker than the served one's (docs/learning.md, "A gate that needs evidence", has what it
+    changed on the jargon benchmark)."""
     return [(half.unseen, training.blend(half.result.model, base_state, alpha * len(halves)))
             for half in halves]
 

@@ -18,8 +18,8 @@ held-out questions, so a model that over-fitted the ratings is pulled back towar
 base, which still knows general English.
 
 Tip:
-    On a CPU, `max_seq_length=128`, `batch_size=16`, `min_steps=60`, `frozen_layers=2` and
-    `learning_rate=3e-5` train MiniLM on a few hundred rated questions in minutes.
+    On a CPU, `TrainingConfig`'s defaults train MiniLM on a few hundred rated questions in
+    minutes (docs/learning.md has how they were chosen).
     Larger batches help MNRL (more in-batch negatives) if memory and time allow.
 
 Example:
