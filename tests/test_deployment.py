@@ -234,6 +234,18 @@ def test_postgres_restarted_under_traffic(deployment, pair, postgres: Postgres) 
                timeout=30)
 
 
+def test_sigterm_stops_a_bot_as_ctrl_c_does(deployment) -> None:
+    """`docker stop` and systemd send SIGTERM: the bot stops in order, not killed mid-answer."""
+    [bot] = deployment.serve("stopped")
+    deployment.quiet_after(bot)
+    bot.process.send_signal(signal.SIGTERM)
+    try:
+        assert bot.process.wait(timeout=30) == 130, bot.output()
+    finally:
+        bot.stop()
+    assert "interrupted" in bot.output()
+
+
 def test_both_schedulers_due_at_once_run_one_cycle(deployment) -> None:
     """The stored job falls due while both bots are up: both fire at the same instant
     (their logs say so), one runs the cycle, the other finds the lease taken."""

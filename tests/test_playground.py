@@ -276,8 +276,11 @@ def test_argot_demo_serves_the_playground_on_the_demo_kb_until_ctrl_c(home: Path
                                                                       ) -> None:
     env = {**os.environ, "ARGOT_HOME": str(home), "ARGOT_CLIP_MODEL": "none", "HF_HUB_OFFLINE": "1"}
     log = tmp_path / "demo.log"
+    # Started the way a script's background job starts: with SIGINT ignored.
+    ignoring_ctrl_c = ["sh", "-c", 'trap "" INT; exec "$@"', "sh"]
     with log.open("w") as said:
-        demo = subprocess.Popen([sys.executable, "-m", "bot.cli", "demo", "--port", "0", "--no-browser"],
+        demo = subprocess.Popen([*ignoring_ctrl_c, sys.executable, "-m", "bot.cli", "demo", "--port", "0",
+                                 "--no-browser"],
                                 env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=said, text=True)
     try:
         assert demo.stdout is not None
@@ -291,7 +294,7 @@ def test_argot_demo_serves_the_playground_on_the_demo_kb_until_ctrl_c(home: Path
                                  timeout=60, what="the answer")
             assert DEMO_ANSWER in channel[0]["blocks"][0]["text"]["text"]
         demo.send_signal(signal.SIGINT)
-        assert demo.wait(timeout=60) == 0
+        assert demo.wait(timeout=60) == 0, log.read_text()
         assert "stopping the playground" in log.read_text()
     finally:
         demo.kill()

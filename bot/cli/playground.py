@@ -9,7 +9,7 @@ import webbrowser
 from dataclasses import replace
 from typing import Any
 
-from bot.cli.common import say
+from bot.cli.common import say, stop_on_signals
 from bot.services import Services
 from engine.errors import ArgotError
 
@@ -20,6 +20,7 @@ def cmd_demo(args: argparse.Namespace, services: Services) -> int:
     from bot.playground import Playground
     from bot.playground.demo import KNOWLEDGE_BASE, demo_settings, load_demo
 
+    stop_on_signals()
     # "learn now" is waited for: train with every core (the cycle runs on idle CPU time
     # only), unless ARGOT_TRAIN_THREADS says otherwise.
     settings = demo_settings(services.settings, own_home=not args.in_home)

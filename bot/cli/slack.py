@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-from bot.cli.common import say
+from bot.cli.common import say, stop_on_signals
 from bot.services import Services
 from bot.settings import SettingsError
 from engine.errors import ArgotError
@@ -22,6 +22,7 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     from bot.serving import HttpBot, serve_socket_mode
     from jobs.scheduler import start_jobs
 
+    stop_on_signals()
     settings = services.settings
     http = args.http or not settings.slack_app_token
     settings.require_slack(http=http)
