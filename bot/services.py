@@ -148,7 +148,8 @@ class Services:
                          min_steps=s.train_min_steps, max_seconds=s.train_seconds,
                          batch_size=s.train_batch_size, learning_rate=s.train_lr,
                          max_seq_length=s.train_max_seq_length, max_steps=s.train_max_steps,
-                         num_negatives=s.train_negatives, frozen_layers=s.train_frozen_layers)
+                         num_negatives=s.train_negatives, frozen_layers=s.train_frozen_layers,
+                         precision=s.train_precision)
         return given(LearningConfig(training=training), min_new_ratings=s.min_new_ratings,
                      min_held_out=s.min_held_out, gate_margin=s.gate_margin,
                      gold_queries=s.gold_queries, alphas=s.cocktail_alphas)

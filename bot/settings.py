@@ -63,6 +63,7 @@ class Settings:
     train_max_steps: int | None = None
     train_negatives: int | None = None
     train_frozen_layers: int | None = None
+    train_precision: str | None = None
     train_threads: int | None = None
     """ARGOT_TRAIN_THREADS: torch threads of the learning child process (None: 1)."""
     ingest_hosts: tuple[str, ...] = ()
@@ -197,6 +198,7 @@ def parse_hosts(name: str, raw: str | None) -> tuple[str, ...]:
 
 def learning_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
     """The learning cycle's settings, each checked against its range (unset: None)."""
+    from engine.learning.training import LOSSES, PRECISIONS
 
     def whole(name: str, low: int, high: int) -> int | None:
         raw = get(name)
@@ -211,7 +213,7 @@ def learning_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "min_held_out": whole("ARGOT_MIN_HELD_OUT", 1, 10**6),
         "gate_margin": number("ARGOT_GATE_MARGIN", -1.0, 1.0),
         "cocktail_alphas": parse_alphas("ARGOT_COCKTAIL_ALPHAS", get("ARGOT_COCKTAIL_ALPHAS")),
-        "train_loss": parse_loss("ARGOT_TRAIN_LOSS", get("ARGOT_TRAIN_LOSS")),
+        "train_loss": parse_choice("ARGOT_TRAIN_LOSS", get("ARGOT_TRAIN_LOSS"), LOSSES),
         "train_epochs": number("ARGOT_TRAIN_EPOCHS", 0.01, 1000.0),
         "train_min_steps": whole("ARGOT_TRAIN_MIN_STEPS", 0, 10**7),
         "train_seconds": number("ARGOT_TRAIN_SECONDS", 0.0, 7 * 86400.0),
@@ -221,6 +223,8 @@ def learning_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "train_max_steps": whole("ARGOT_TRAIN_MAX_STEPS", -1, 10**9),
         "train_negatives": whole("ARGOT_TRAIN_NEGATIVES", 1, 64),
         "train_frozen_layers": whole("ARGOT_TRAIN_FROZEN_LAYERS", 0, 1000),
+        "train_precision": parse_choice("ARGOT_TRAIN_PRECISION", get("ARGOT_TRAIN_PRECISION"),
+                                        PRECISIONS),
         "train_threads": whole("ARGOT_TRAIN_THREADS", 1, 1024),
     }
 
@@ -238,15 +242,13 @@ def parse_alphas(name: str, raw: str | None) -> tuple[float, ...] | None:
     return alphas
 
 
-def parse_loss(name: str, raw: str | None) -> str | None:
+def parse_choice(name: str, raw: str | None, choices: tuple[str, ...]) -> str | None:
     if raw is None:
         return None
-    from engine.learning.training import LOSSES
-
-    loss = raw.lower()
-    if loss not in LOSSES:
-        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(LOSSES)}")
-    return loss
+    chosen = raw.lower()
+    if chosen not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return chosen
 
 
 def parse_path(name: str, raw: str | None) -> Path | None:

@@ -153,6 +153,36 @@ def test_frozen_layers_stay_as_the_base_has_them(tmp_path: Path):
     assert not unchanged("encoder.layer.5.")
 
 
+@pytest.mark.slow
+def test_bf16_training_computes_in_bfloat16_and_keeps_float32_weights(tmp_path: Path):
+    from dataclasses import replace
+
+    import torch
+
+    base = base_state_dict(default_model_path())
+    result = fine_tune(default_model_path(), EXAMPLES, replace(TINY, max_steps=2, precision="bf16"),
+                       work_dir=tmp_path)
+
+    assert result.precision == "bf16"
+    trained = result.model.state_dict()
+    assert all(v.dtype == torch.float32 for v in trained.values() if v.is_floating_point())
+    assert any(not torch.equal(v, base[k]) for k, v in trained.items() if "encoder.layer.5." in k)
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):
+    import torch
+
+    from engine.learning.training import computing_precision
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert computing_precision("auto") == "fp32"
+    assert computing_precision("bf16") == "bf16"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert computing_precision("auto") == "bf16"
+    assert computing_precision("fp32") == "fp32"
+
+
 def test_freezing_leaves_a_layer_to_train_and_skips_a_model_it_cannot_read(caplog):
     from types import SimpleNamespace
 

@@ -96,7 +96,8 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
                        "stopped_early": any(r.stopped_early for r in results),
                        "seconds": round(sum(r.seconds for r in results), 2),
                        "halves": len(trained_halves),
-                       "frozen_layers": min(r.frozen_layers for r in results)}
+                       "frozen_layers": min(r.frozen_layers for r in results),
+                       "precision": results[0].precision}
 
     def model_at(alpha: float) -> TextEmbedder:
         return in_memory_embedder(blend(tuned, base_state, alpha),

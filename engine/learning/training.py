@@ -10,7 +10,9 @@ scores above the positive: likely unrated right answers) are the options.
 Training is sized to the data: a few dozen rated pairs are a handful of batches, which
 one epoch would barely move, so the number of epochs rises until at least `min_steps`
 optimizer steps are taken (at most `max_epochs`), and training stops when its time
-budget (`max_seconds`) is spent, however far it got.
+budget (`max_seconds`) is spent, however far it got. Where the CPU computes bfloat16
+natively (AVX512-BF16 or AMX), the forward and backward passes run in it (`precision`),
+the weights and the optimizer staying in float32: more steps fit the same budget.
 
 `blend` guards against forgetting the LM-Cocktail way: the new weights are
 `alpha × fine-tuned + (1 - alpha) × base`; the learning cycle picks `alpha` on the
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 Loss = Literal["mnrl", "triplet", "gist"]
 LOSSES: tuple[str, ...] = ("mnrl", "triplet", "gist")
+Precision = Literal["auto", "bf16", "fp32"]
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32")
 
 
 class TrainingError(ArgotError):
@@ -69,6 +73,8 @@ class TrainingConfig:
         num_negatives: negative columns per MNRL row.
         frozen_layers: the word embeddings and this many of the lowest transformer layers
             stay as the base has them (0: every weight trains).
+        precision: "bf16" computes in bfloat16 (autocast; the weights stay float32),
+            "fp32" in float32, "auto" in bfloat16 where the CPU has it natively.
         seed: the same data and seed give the same model.
     """
 
@@ -84,6 +90,7 @@ class TrainingConfig:
     max_steps: int = -1
     num_negatives: int = 1
     frozen_layers: int = 2
+    precision: Precision = "auto"
     seed: int = 12
 
 
@@ -101,6 +108,8 @@ class TrainingResult:
     frozen_layers: int = 0
     """Transformer layers kept as the base has them (`freeze`: fewer than asked when the
     model has fewer, none when it is not BERT-like)."""
+    precision: str = "fp32"
+    """What the passes computed in: "bf16" or "fp32" (`computing_precision`)."""
 
 
 def planned_epochs(rows: int, config: TrainingConfig) -> float:
@@ -192,6 +201,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     answering_length = model.max_seq_length
     model.max_seq_length = min(config.max_seq_length, answering_length or config.max_seq_length)
     frozen = freeze(model, config.frozen_layers)
+    precision = computing_precision(config.precision)
     datasets = {name: Dataset.from_dict(columns) for name, columns in rows.items()}
     train: Any = datasets if len(datasets) > 1 else next(iter(datasets.values()))
     if isinstance(train, dict):
@@ -218,7 +228,7 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
         warmup_steps=config.warmup_ratio, seed=config.seed, data_seed=config.seed,
         batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no", logging_strategy="no",
         report_to="none", disable_tqdm=True, use_cpu=True, dataloader_num_workers=0,
-        prompts=prompts or None)
+        bf16=precision == "bf16", prompts=prompts or None)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -231,11 +241,23 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     output = trainer.train()
     model.max_seq_length = answering_length  # answers read whole chunks again
     loss_value = getattr(output, "training_loss", None)
-    log.info("trained %d steps on %d rows in %.1fs", output.global_step, total_rows,
-             time.perf_counter() - started)
+    log.info("trained %d steps on %d rows in %.1fs (%s)", output.global_step, total_rows,
+             time.perf_counter() - started, precision)
     return TrainingResult(model, int(output.global_step), total_rows,
                           float(loss_value) if loss_value is not None else None,
-                          time.perf_counter() - started, epochs, budget.stopped, frozen)
+                          time.perf_counter() - started, epochs, budget.stopped, frozen, precision)
+
+
+def computing_precision(asked: str) -> str:
+    """What `TrainingConfig.precision` computes in, "bf16" or "fp32": "auto" is bf16 where
+    the CPU computes it natively (AVX512-BF16 or AMX); elsewhere bfloat16 is emulated, and
+    slower than float32."""
+    if asked != "auto":
+        return asked
+    import torch
+
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bf16" if native else "fp32"
 
 
 def freeze(model: Any, layers: int) -> int:
