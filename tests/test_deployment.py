@@ -235,7 +235,8 @@ def test_postgres_restarted_under_traffic(deployment, pair, postgres: Postgres) 
 
 
 def test_sigterm_stops_a_bot_as_ctrl_c_does(deployment) -> None:
-    """`docker stop` and systemd send SIGTERM: the bot stops in order, not killed mid-answer."""
+    """`docker stop` and systemd send SIGTERM: the bot stops in order, as on Ctrl-C (its
+    exit status and last words say so), rather than dying of the signal."""
     [bot] = deployment.serve("stopped")
     deployment.quiet_after(bot)
     bot.process.send_signal(signal.SIGTERM)

@@ -256,7 +256,11 @@ def computing_precision(asked: str) -> str:
         return asked
     import torch
 
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    def has(feature: str) -> bool:  # torch.cpu's probes are private: absent means no
+        probe = getattr(torch.cpu, f"_is_{feature}_supported", None)
+        return bool(probe and probe())
+
+    native = has("avx512_bf16") or has("amx_tile")
     return "bf16" if native else "fp32"
 
 
