@@ -167,6 +167,13 @@ def test_bf16_training_computes_in_bfloat16_and_keeps_float32_weights(tmp_path: 
     trained = result.model.state_dict()
     assert all(v.dtype == torch.float32 for v in trained.values() if v.is_floating_point())
     assert any(not torch.equal(v, base[k]) for k, v in trained.items() if "encoder.layer.5." in k)
+    # Trained in bf16, it answers in float32, as the saved model will.
+    from engine.embedders import SentenceTransformerEmbedder
+
+    question = JARGON[0][0]
+    saved = SentenceTransformerEmbedder(str(save(result.model, tmp_path / "ft0001")), model_id="ft0001")
+    in_memory = in_memory_embedder(result.model, "ft-test")
+    assert np.allclose(saved.embed_query(question), in_memory.embed_query(question), atol=1e-5)
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch):

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.errors import ArgotError
+from engine.learning import pacing
 from engine.learning.mining import TrainingExample
 
 log = logging.getLogger(__name__)
@@ -235,10 +236,13 @@ def fine_tune(base: str, examples: Sequence[TrainingExample], config: TrainingCo
     for callback in (PrinterCallback, ProgressCallback):  # stdout is for `argot train --json`
         trainer.remove_callback(callback)
     if progress is not None:
-        trainer.add_callback(step_reporter(progress))
-    budget = time_budget(config.max_seconds)
+        trainer.add_callback(pacing.step_reporter(progress))
+    budget = pacing.time_budget(config.max_seconds)
     trainer.add_callback(budget)
     output = trainer.train()
+    # Mixed precision wraps the model's forward in autocast; answers and the candidate's
+    # document vectors are computed in float32, as the saved model computes them.
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     model.max_seq_length = answering_length  # answers read whole chunks again
     loss_value = getattr(output, "training_loss", None)
     log.info("trained %d steps on %d rows in %.1fs (%s)", output.global_step, total_rows,
@@ -282,47 +286,6 @@ def freeze(model: Any, layers: int) -> int:
         for weight in part.parameters():
             weight.requires_grad = False
     return frozen
-
-
-def step_reporter(progress: Callable[[str], None]) -> Any:
-    """A `TrainerCallback` that reports every tenth of the steps with the time left
-    (built here so that importing this module does not import transformers)."""
-    from transformers import TrainerCallback
-
-    class Reporter(TrainerCallback):
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.started = time.perf_counter()
-            progress(f"  training {state.max_steps} steps")
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            done, total = state.global_step, state.max_steps
-            if done == total or done % max(1, total // 10):
-                return
-            left = (time.perf_counter() - self.started) / done * (total - done)
-            when = f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
-            progress(f"  step {done}/{total}, about {when} left")
-
-    return Reporter()
-
-
-def time_budget(seconds: float) -> Any:
-    """A `TrainerCallback` that stops training once `seconds` have passed (0: never);
-    its `stopped` says whether it did."""
-    from transformers import TrainerCallback
-
-    class Budget(TrainerCallback):
-        stopped = False
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.started = time.perf_counter()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if seconds and time.perf_counter() - self.started > seconds \
-                    and state.global_step < state.max_steps:
-                control.should_training_stop = True
-                self.stopped = True
-
-    return Budget()
 
 
 def blend(tuned: Any, base_state: Mapping[str, Any], alpha: float) -> Any:
