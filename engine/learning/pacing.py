@@ -9,8 +9,7 @@ from typing import Any
 
 
 def step_reporter(progress: Callable[[str], None]) -> Any:
-    """A `TrainerCallback` that reports every tenth of the steps with the time left
-    (built here so that importing this module does not import transformers)."""
+    """A `TrainerCallback` that reports every tenth of the steps with the time left."""
     from transformers import TrainerCallback
 
     class Reporter(TrainerCallback):

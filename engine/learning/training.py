@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine.errors import ArgotError
 from engine.learning import pacing
@@ -47,9 +47,9 @@ from engine.learning.mining import TrainingExample
 log = logging.getLogger(__name__)
 
 Loss = Literal["mnrl", "triplet", "gist"]
-LOSSES: tuple[str, ...] = ("mnrl", "triplet", "gist")
+LOSSES: tuple[str, ...] = get_args(Loss)
 Precision = Literal["auto", "bf16", "fp32"]
-PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 class TrainingError(ArgotError):
