@@ -105,6 +105,21 @@ def test_a_word_only_one_wording_of_each_question_uses_is_how_people_ask_not_a_t
     assert not {"hearing", "keep hearing", "hearing this"} & set(learnt)  # each also asked without it
 
 
+def test_the_teams_name_for_its_own_product_is_learnt_though_most_questions_use_it():
+    topics = ["queues", "alerts", "deploys", "owners", "limits", "retries"]
+    billing = {f"wiki/billing-{n}": f"Billing {topic}: how the billing system handles its {topic} "
+                                    f"for invoices and refunds." for n, topic in enumerate(topics)}
+    documents = LearningCorpus({**DOCUMENTS, **billing})
+    about_phoenix = [RatedQuestion(f"what are phoenix {topic}", {f"wiki/billing-{n}": 1.0})
+                     for n, topic in enumerate(topics)]
+
+    vocabulary = learn_vocabulary([*about_phoenix, *RATED[:2]], documents)  # phoenix: 6 of 8 questions
+
+    learnt = {entry.term: entry for entry in vocabulary.entries}
+    assert "billing" in learnt["phoenix"].expansion
+    assert learnt["phoenix"].evidence == 6
+
+
 def test_an_expanded_question_finds_the_document_bm25_missed():
     bm25 = Bm25.over(chunks())
     vocabulary = learn_vocabulary(RATED, LearningCorpus(DOCUMENTS))
