@@ -73,3 +73,14 @@ def test_four_wordings_of_one_question_are_one_draw_not_four():
     assert as_twelve.low > 0
     assert as_three.low <= 0
     assert (as_twelve.groups, as_three.groups) == (12, 3)
+
+
+def test_a_question_counting_for_two_weighs_twice_in_the_gain():
+    # The second question's page was named in a reply: it stands for itself and for a
+    # missed question nobody replied to.
+    active, candidate = [1.0, 0.0], [0.5, 1.0]
+
+    assert paired_bootstrap(active, candidate).gain == 0.25
+    assert paired_bootstrap(active, candidate, weights=[1.0, 2.0]).gain == 0.5
+    assert paired_bootstrap(active * 10, candidate * 10, weights=[1.0, 2.0] * 10).low > \
+        paired_bootstrap(active * 10, candidate * 10).low

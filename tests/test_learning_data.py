@@ -46,6 +46,22 @@ def test_thumbs_up_is_a_positive_and_thumbs_down_an_explicit_negative(store):
     assert question.negatives == {"glossary/quay": 1.0}
 
 
+def test_a_page_named_in_a_reply_marks_a_question_todays_answers_missed(store):
+    shown = ask(store, "what is a bosun?", ["glossary/bosun"])
+    store.record_vote(Vote(shown, "glossary/bosun", "U1", 1))
+    missed = [ask(store, f"who runs the slipway {n}?", ["glossary/quay"]) for n in range(3)]
+    for query_id in missed:
+        store.record_vote(Vote(query_id, "glossary/quay", "U1", -1))
+    store.record_vote(Vote(missed[0], "glossary/slipway", "U2", 1))  # "the right page is …"
+
+    ratings = gather_ratings(store)
+
+    assert not by_text(ratings, "what is a bosun?").unshown
+    assert by_text(ratings, "who runs the slipway 0?").unshown
+    # One replied, two left unanswered: the replied one counts for all three when judging.
+    assert ratings.judging_weights() == {"who runs the slipway 0": 3.0}
+
+
 def test_votes_are_aggregated_across_people_and_repeated_questions(store):
     first = ask(store, "What is a bosun?", ["glossary/bosun"], user="U1")
     again = ask(store, "what is a  bosun", ["glossary/bosun"], user="U2")

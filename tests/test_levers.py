@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 
 from engine.embedders import Kind
 from engine.evaluation.corpus import EvalCorpus
@@ -54,6 +55,22 @@ def test_the_learnt_vocabulary_is_kept_when_it_lifts_held_out_slang():
     assert {e.term for e in choice.profile.vocabulary.entries} >= {"tollbooth", "sparkles"}
     # Settings that score the same (memories no question comes close to) are listed once.
     assert len(set(choice.tried.values())) == len(choice.tried) > 1
+
+
+def test_a_question_whose_page_came_by_reply_counts_for_the_missed_ones_it_stands_for():
+    corpus = EvalCorpus.from_texts(DOCUMENTS)
+    counts = [3.0, 1.0, 1.0, 1.0, 1.0]  # the first one's page was named in a reply
+    weights = {normalise_question(SLANG_HELD_OUT.queries[0].query): 3.0}
+
+    choice = choose_levers(corpus, SLANG_HELD_OUT, side(corpus), None,
+                           learn_vocabulary(RATED, LearningCorpus(DOCUMENTS)), RATED, LearnedProfile(),
+                           question_weights=weights)
+
+    for measured in (choice.served, choice.chosen):
+        assert measured.scores.ndcg_at_10 == pytest.approx(np.average(measured.per_question, weights=counts))
+    gains = np.subtract(choice.chosen.per_question, choice.served.per_question)
+    assert choice.evidence.gain == round(float(np.average(gains, weights=counts)), 4)
+    assert choice.as_report()["reply_weight"] == 3.0
 
 
 def test_nothing_changes_when_no_lever_helps_the_held_out_questions():

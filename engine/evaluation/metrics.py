@@ -48,15 +48,21 @@ class RankingScores:
                 "recall@10": round(self.recall_at_10, 4), "queries": self.queries}
 
 
-def score_rankings(results: Iterable[tuple[Sequence[str], set[str]]]) -> RankingScores:
-    """Mean nDCG@10, MRR@10 and Recall@1/5/10 over (ranking, relevant) pairs."""
+def score_rankings(results: Iterable[tuple[Sequence[str], set[str]]],
+                   weights: Sequence[float] | None = None) -> RankingScores:
+    """Mean nDCG@10, MRR@10 and Recall@1/5/10 over (ranking, relevant) pairs; with
+    `weights` (one per pair), weighted means."""
     rows = [(list(ranked), relevant) for ranked, relevant in results]
     n = len(rows)
     if n == 0:
         return RankingScores(0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    counts = list(weights) if weights is not None else [1.0] * n
+    if len(counts) != n:
+        raise ValueError("one weight per ranking")
+    total = sum(counts)
 
     def mean(values: Iterable[float]) -> float:
-        return sum(values) / n
+        return sum(w * v for w, v in zip(counts, values, strict=True)) / total
 
     return RankingScores(
         ndcg_at_10=mean(ndcg_at(r, rel) for r, rel in rows),

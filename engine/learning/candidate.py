@@ -160,7 +160,8 @@ def evaluate(collected: Collected, trained: Trained, pending: Pending, served: A
     judges = half_sides(collected, trained, pool_depth)
     choice = choose_levers(corpus, queries, active, candidate, trained.vocabulary,
                            collected.training_questions, served, learn=trained.learn,
-                           halves=judges, seen=collected.seen)
+                           halves=judges, seen=collected.seen,
+                           question_weights=collected.ratings.judging_weights())
     report.levers = choice.as_report()
     if choice.setting.model == "active":
         # The fine-tuned weights did not earn their place: the new version answers with
@@ -238,6 +239,8 @@ def _made_of(choice: Any) -> str:
     """"46 held out, 239 cross-checked; the model cross-fitted on 239" (and "; not the 95
     the active version learnt from")."""
     left_out = f"; not the {choice.left_out} the active version learnt from" if choice.left_out else ""
+    if choice.reply_weight != 1.0:
+        left_out += f"; a page named in a reply counting for {choice.reply_weight:g} questions"
     if not choice.cross_checked:
         return f"{choice.held_out} held out{left_out}" if left_out else ""
     fitted = (f"; the model cross-fitted on {choice.cross_fitted}"

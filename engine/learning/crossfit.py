@@ -37,12 +37,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from engine.evaluation.querysets import normalise_question, rewording_groups
+from engine.evaluation.corpus import EvalCorpus
+from engine.evaluation.querysets import QuerySet, normalise_question, rewording_groups
 from engine.learning import training
 from engine.learning.expansions import LearningCorpus
 from engine.learning.mining import TrainingExample
+from engine.learning.sides import Answers, ModelSide, question_lists, rated_memory
 from engine.learning.training import TrainingConfig, TrainingResult
 from engine.learning.trainingdata import RatedQuestion, stable_fraction
+from engine.search.lexical import Bm25
+from engine.search.vocabulary import Vocabulary
 
 HALVES = 2
 MIN_HALF = 8
@@ -183,3 +187,22 @@ def combine(models: Sequence[Any], base_state: Mapping[str, Any]) -> Any:
                 tensor.copy_(sum(state[name] for state in states) / len(states))
     # base + Σ(model − base) = base + n × (mean − base): blending the mean n times as far.
     return training.blend(mean, base_state, float(len(models)))
+
+
+def answers_by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
+                      halves: Sequence[tuple[frozenset[str], ModelSide]], fallback: ModelSide,
+                      expand: Vocabulary, others: Sequence[RatedQuestion], threshold: float,
+                      bm25: Bm25, weights: Mapping[str, float] | None = None) -> Answers:
+    """`asked` answered question by question by the half's model that never saw it (by
+    `fallback` where none), each with the memory of `others` embedded by that model
+    (`engine.learning.levers` judges the candidate with them)."""
+    owners = [next((side for unseen, side in halves if key in unseen), fallback) for key in keys]
+    lists: list[list[list[str]]] = [[] for _ in keys]
+    for side in {id(owner): owner for owner in owners}.values():
+        rows = [i for i, owner in enumerate(owners) if owner is side]
+        some = QuerySet([asked.queries[i] for i in rows])
+        memory = rated_memory(side, expand, others, threshold)
+        found = question_lists(corpus, some, side, expand, memory, bm25)
+        for i, ranked in zip(rows, found, strict=True):
+            lists[i] = ranked
+    return Answers.of(asked, lists, bm25, weights)

@@ -121,8 +121,8 @@ def choose_alpha(make_model: Callable[[float], TextEmbedder], alphas: Sequence[f
 
 
 def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
-                     clusters: Sequence[str] | None = None, confidence: float = CONFIDENCE,
-                     samples: int = 2000, seed: int = 15) -> Evidence:
+                     clusters: Sequence[str] | None = None, weights: Sequence[float] | None = None,
+                     confidence: float = CONFIDENCE, samples: int = 2000, seed: int = 15) -> Evidence:
     """How sure we are that `candidate` beats `active` on these questions.
 
     Both lists hold one score per question, in the same order (a paired comparison:
@@ -135,6 +135,9 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
     together: one question asked in four wordings is one draw, not four that rise and
     fall as one, which would make the bound look four times as sure as it is.
 
+    With `weights` (one per question: how many asked questions it counts for,
+    `engine.learning.trainingdata.Ratings.judging_weights`), the gain is a weighted mean.
+
     Example:
         >>> paired_bootstrap([0.5, 0.2, 1.0], [1.0, 0.5, 1.0]).gain
         0.2667
@@ -146,16 +149,20 @@ def paired_bootstrap(active: Sequence[float], candidate: Sequence[float], *,
         return Evidence(0.0, 0.0, 0.0, 0, 0, 0, confidence=confidence)
     if clusters is not None and len(clusters) != len(diffs):
         raise ValueError("one cluster key per question")
+    counts = np.ones(len(diffs)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if len(counts) != len(diffs):
+        raise ValueError("one weight per question")
     keys = list(clusters) if clusters is not None else list(range(len(diffs)))
     index = {key: n for n, key in enumerate(dict.fromkeys(keys))}
     members = np.asarray([index[key] for key in keys])
-    sums = np.bincount(members, weights=diffs, minlength=len(index))
-    sizes = np.bincount(members, minlength=len(index)).astype(np.float64)
+    sums = np.bincount(members, weights=diffs * counts, minlength=len(index))
+    sizes = np.bincount(members, weights=counts, minlength=len(index))
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, len(index), size=(samples, len(index)))
     means = sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1)
     low, high = np.quantile(means, [1.0 - confidence, confidence])
-    return Evidence(round(float(diffs.mean()), 4), round(float(low), 4), round(float(high), 4),
+    return Evidence(round(float(np.average(diffs, weights=counts)), 4), round(float(low), 4),
+                    round(float(high), 4),
                     len(diffs), int((diffs > 1e-9).sum()), int((diffs < -1e-9).sum()),
                     len(index), confidence)
 

@@ -27,19 +27,20 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.evaluation.corpus import EvalCorpus
 from engine.evaluation.querysets import LabelledQuery, QuerySet, normalise_question, rewording_groups
-from engine.learning.crossfit import cross_checkable, fold_of
+from engine.learning.crossfit import answers_by_halves, cross_checkable, fold_of
 from engine.learning.gate import CONFIDENCE, Evidence, paired_bootstrap
 from engine.learning.sides import (
     Answers,
     Fusion,
     Measured,
     ModelSide,
+    counted,
     fused,
     measure,
     memory_without,
@@ -132,6 +133,8 @@ class LeverChoice:
     passed_over: dict[str, Any] = field(default_factory=dict)
     """The best setting when its gain could be noise and one keeping today's model was
     surely better: "described" and "evidence" (see `pick`)."""
+    reply_weight: float = 1.0
+    """How many asked questions a question whose page came by reply counts for."""
 
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
@@ -139,7 +142,7 @@ class LeverChoice:
                 "tried": self.tried, "by_model": self.by_model, "held_out": self.held_out,
                 "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
                 "left_out": self.left_out, "unfamiliar": self.unfamiliar,
-                "passed_over": self.passed_over,
+                "passed_over": self.passed_over, "reply_weight": self.reply_weight,
                 "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
@@ -150,6 +153,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                   learn: Callable[[list[RatedQuestion]], Vocabulary] | None = None,
                   halves: Sequence[tuple[frozenset[str], ModelSide]] = (),
                   seen: frozenset[str] = frozenset(),
+                  question_weights: Mapping[str, float] | None = None,
                   folds: int = FOLDS, memory_threshold: float = DEFAULT_THRESHOLD) -> LeverChoice:
     """The best setting of the levers, and how it compares with today, question by question.
 
@@ -179,6 +183,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
         halves: (rated questions it never saw, its model) for each cross-fitted half.
         seen: rated questions the active version learnt from: not cross-checked (they
             still teach the other folds' vocabulary and memory).
+        question_weights: question key → how many asked questions it counts for (1 when
+            not listed; `Ratings.judging_weights`): every mean and the evidence are weighted.
     """
     bm25 = Bm25.over(corpus.chunks)
     # The same questions are asked of each model many times: each is embedded once.
@@ -191,7 +197,8 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                                **{q.key: q.positives for q in memories}})
 
     def held(side: ModelSide, expand: Vocabulary, memory: FeedbackMemory | None) -> Answers:
-        return Answers.of(queries, question_lists(corpus, queries, side, expand, memory, bm25), bm25)
+        return Answers.of(queries, question_lists(corpus, queries, side, expand, memory, bm25), bm25,
+                          question_weights)
 
     served_parts = [held(active, served.vocabulary, served.memory)]
     parts: dict[tuple[str, bool], list[Answers]] = {}
@@ -214,13 +221,15 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             learnt = learn([q for q in remembered if q.key not in keys or q.source != "rating"])
 
             def part(expand: Vocabulary, memory: FeedbackMemory | None, asked: QuerySet = asked) -> Answers:
-                return Answers.of(asked, question_lists(corpus, asked, active, expand, memory, bm25), bm25)
+                return Answers.of(asked, question_lists(corpus, asked, active, expand, memory, bm25),
+                                  bm25, question_weights)
 
             served_parts.append(part(served.vocabulary, memory_without(served.memory, keys)))
             crossed = {flag: part(expand, rated_memory(active, expand, others, memory_threshold))
                        for flag, expand in ((False, Vocabulary()), (True, learnt))}
-            fitted = {flag: _by_halves(corpus, asked, [q.key for q in inside], halves, active,
-                                       expand, others, memory_threshold, bm25)
+            fitted = {flag: answers_by_halves(corpus, asked, [q.key for q in inside], halves, active,
+                                              expand, others, memory_threshold, bm25,
+                                              question_weights)
                       for flag, expand in ((False, Vocabulary()), (True, learnt))} if halves else crossed
             for (model, with_vocabulary), found in parts.items():
                 found.append((crossed if model == "active" else fitted)[with_vocabulary])
@@ -245,6 +254,7 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             return ranked_by[weights]
 
         relevant = [rel for part in found for rel in part.relevant]
+        counts = counted(found)
         kinds = [flag for part in found for flag in part.unfamiliar]
         for familiar, for_unfamiliar, memory_weight in itertools.product(
                 familiar_options, unfamiliar_options, MEMORY_WEIGHTS):
@@ -253,9 +263,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
             setting = Setting(model, with_vocabulary, memory_weight, *familiar,
                               unfamiliar=None if for_unfamiliar == familiar else for_unfamiliar)
             either = (rankings((*familiar, memory_weight)), rankings((*for_unfamiliar, memory_weight)))
-            results[setting] = scored([either[flag][n] for n, flag in enumerate(kinds)], relevant)
+            results[setting] = scored([either[flag][n] for n, flag in enumerate(kinds)], relevant, counts)
     setting, evidence, passed_over = pick(results, today, [groups[key] for part in served_parts
-                                                           for key in part.keys])
+                                                           for key in part.keys], counted(served_parts))
     chosen = results[setting]
     memory = memory_of[(setting.model, setting.vocabulary)] if setting.memory else None
     weights = {"dense": setting.dense, "bm25": setting.bm25}
@@ -272,13 +282,14 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                                                .scores.ndcg_at_10, 4) for name in sides},
                          held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
                          left_out=sum(1 for q in memories if q.key in seen) if learn is not None else 0,
-                         unfamiliar=unfamiliar)
+                         unfamiliar=unfamiliar,
+                         reply_weight=max((question_weights or {}).values(), default=1.0))
     profile.levers = choice.as_report()
     return choice
 
 
-def pick(results: dict[Setting, Measured], today: Measured,
-         clusters: Sequence[str]) -> tuple[Setting, Evidence, dict[str, Any]]:
+def pick(results: dict[Setting, Measured], today: Measured, clusters: Sequence[str],
+         weights: Sequence[float] | None = None) -> tuple[Setting, Evidence, dict[str, Any]]:
     """The setting to keep, its evidence against `today`, and the best one passed over.
 
     The best setting wins (of those within `TIE` of it, the one that changes least). When
@@ -286,7 +297,8 @@ def pick(results: dict[Setting, Measured], today: Measured,
     the best setting that keeps today's model is tried instead, and must clear
     `STEP_DOWN_CONFIDENCE`: the fine-tuned model is the big change, and a fusion or a
     vocabulary that surely helps need not wait for it. `clusters` are the questions'
-    rewording groups, drawn together by the bootstrap.
+    rewording groups, drawn together by the bootstrap; `weights` how many asked questions
+    each counts for.
     """
     def best(among: list[Setting]) -> Setting:
         top = max(results[s].scores.ndcg_at_10 for s in among)
@@ -295,7 +307,7 @@ def pick(results: dict[Setting, Measured], today: Measured,
 
     def against_today(setting: Setting, confidence: float = CONFIDENCE) -> Evidence:
         return paired_bootstrap(today.per_question, results[setting].per_question,
-                                clusters=clusters, confidence=confidence)
+                                clusters=clusters, weights=weights, confidence=confidence)
 
     setting = best(list(results))
     evidence = against_today(setting)
@@ -320,24 +332,6 @@ def _tried(results: dict[Setting, Measured], shown: int = 8) -> dict[str, float]
         if len(tried) == shown:
             break
     return tried
-
-
-def _by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
-               halves: Sequence[tuple[frozenset[str], ModelSide]], fallback: ModelSide,
-               expand: Vocabulary, others: Sequence[RatedQuestion], threshold: float,
-               bm25: Bm25) -> Answers:
-    """`asked` answered question by question by the half's model that never saw it (by
-    `fallback` where none), each with the memory of `others` embedded by that model."""
-    owners = [next((side for unseen, side in halves if key in unseen), fallback) for key in keys]
-    lists: list[list[list[str]]] = [[] for _ in keys]
-    for side in {id(owner): owner for owner in owners}.values():
-        rows = [i for i, owner in enumerate(owners) if owner is side]
-        some = QuerySet([asked.queries[i] for i in rows])
-        memory = rated_memory(side, expand, others, threshold)
-        found = question_lists(corpus, some, side, expand, memory, bm25)
-        for i, ranked in zip(rows, found, strict=True):
-            lists[i] = ranked
-    return Answers.of(asked, lists, bm25)
 
 
 def _contributions(setting: Setting, results: dict[Setting, Measured]) -> dict[str, float]:

@@ -16,8 +16,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -93,18 +93,22 @@ class Measured:
 @dataclass(frozen=True)
 class Answers:
     """Some questions' ranked lists (dense, BM25, memory), their relevant documents,
-    their normalised texts and whether each holds an unfamiliar word."""
+    their normalised texts, whether each holds an unfamiliar word, and how many asked
+    questions each counts for (`Ratings.judging_weights`)."""
 
     lists: list[list[list[str]]]
     relevant: list[set[str]]
     keys: list[str]
     unfamiliar: list[bool]
+    weights: list[float] = field(default_factory=list)
 
     @classmethod
-    def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25) -> Answers:
-        return cls(lists, [set(q.relevant) for q in queries],
-                   [normalise_question(q.query) for q in queries],
-                   [bm25.unfamiliar(text) for text in queries.texts])
+    def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25,
+           weights: Mapping[str, float] | None = None) -> Answers:
+        keys = [normalise_question(q.query) for q in queries]
+        return cls(lists, [set(q.relevant) for q in queries], keys,
+                   [bm25.unfamiliar(text) for text in queries.texts],
+                   [(weights or {}).get(key, 1.0) for key in keys])
 
 
 def measure_profile(corpus: EvalCorpus, queries: QuerySet, side: ModelSide,
@@ -134,11 +138,18 @@ def measure(parts: Sequence[Answers], weights: Sequence[float],
     """Fused with `weights`, or `unfamiliar` for a question holding an unfamiliar word."""
     rankings = [fused(lists, unfamiliar if flag and unfamiliar is not None else weights)
                 for part in parts for lists, flag in zip(part.lists, part.unfamiliar, strict=True)]
-    return scored(rankings, [rel for part in parts for rel in part.relevant])
+    return scored(rankings, [rel for part in parts for rel in part.relevant], counted(parts))
 
 
-def scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]]) -> Measured:
-    return Measured(score_rankings(zip(rankings, relevant, strict=True)),
+def counted(parts: Sequence[Answers]) -> list[float]:
+    """How many asked questions each of the parts' questions counts for, in order."""
+    return [w for part in parts for w in (part.weights or [1.0] * len(part.relevant))]
+
+
+def scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]],
+           weights: Sequence[float] | None = None) -> Measured:
+    """Scores of rankings (weighted means with `weights`, one per question)."""
+    return Measured(score_rankings(zip(rankings, relevant, strict=True), weights),
                     tuple(ndcg_at(r, rel) for r, rel in zip(rankings, relevant, strict=True)))
 
 

@@ -13,6 +13,11 @@ ten times more than a typical colleague weighs as much as five of them, not ten.
 positive resting on less than one full vote is kept with a probability equal to its
 weight (a stable hash, so the same label is kept or dropped on every run).
 
+Who answered counts too: a question whose 👍 pages were all named in a reply ("the right
+page is …"), none of them shown, is one today's answers missed (`RatedQuestion.unshown`).
+Judging a candidate on rated questions leaves out the missed questions nobody replied
+to, so `Ratings.judging_weights` counts each replied one for them as well.
+
 Other sources: pairs stored by FAQ import and `/argot define` (`FeedbackStore.training_pairs`),
 plus those the index itself holds: each glossary entry gives "what is TERM?" → the entry,
 each FAQ section whose heading is a question gives that question → its answer.
@@ -41,6 +46,8 @@ from engine.types import Chunk
 
 VOTER_CAP = 20
 DOMINANCE = 5.0
+MAX_REPLY_WEIGHT = 4.0
+"""The most asked questions one replied question counts for when judging."""
 GLOSSARY_KINDS = {"glossary", "definition", "term"}
 
 
@@ -58,6 +65,8 @@ class RatedQuestion:
     source: str = "rating"
     chunk_position: int | None = None
     """For a FAQ section: which chunk of the positive document is the answer."""
+    unshown: bool = False
+    """Its 👍 pages were named in a reply, none of them shown: today's answers missed it."""
 
     @property
     def key(self) -> str:
@@ -75,6 +84,27 @@ class Ratings:
     capped_voters: list[str] = field(default_factory=list)
     thinned: int = 0
     """Positives left out because they rested on less than one full (capped) vote."""
+
+    def judging_weights(self, cap: float = MAX_REPLY_WEIGHT) -> dict[str, float]:
+        """Rated question key → how many asked questions it counts for when judging (1
+        when not listed).
+
+        The questions a cycle judges on are those with a 👍 page, and most have one because
+        today's answers showed it; of the questions today's answers missed, only those
+        someone replied to with the right page are there. Judged as they come, settings
+        close to today's look better than they are (on the Debian jargon benchmark, the
+        questions the base showed right prefer BM25 in the fusion and the missed ones
+        dense alone; docs/benchmarks.md). So each replied question counts for itself and
+        its share of the missed ones left unanswered (👎 only): (replied + unanswered) /
+        replied, at most `cap`: inverse-probability weighting, the reply rate being the
+        same for every missed question."""
+        rated = [q for q in self.questions if q.source == "rating"]
+        replied = [q.key for q in rated if q.unshown]
+        unanswered = sum(1 for q in rated if q.negatives and not q.positives)
+        if not replied or not unanswered:
+            return {}
+        weight = round(min(cap, (len(replied) + unanswered) / len(replied)), 4)
+        return dict.fromkeys(replied, weight)
 
     def split(self) -> tuple[list[RatedQuestion], list[RatedQuestion]]:
         """(training, held out): the held-out slice never reaches the trainer, nor does
@@ -100,6 +130,7 @@ def gather_ratings(store: FeedbackStore, *, voter_cap: int = VOTER_CAP,
     # asked the same question twice.
     judged: dict[tuple[str, str], dict[str, tuple[int, float]]] = defaultdict(dict)
     wording: dict[str, str] = {}
+    shown_up: set[str] = set()  # questions with a 👍 on a document shown for them
     per_query: dict[str, list[dict[str, Any]]] = defaultdict(list)
     votes = 0
     for row in store.export():
@@ -112,6 +143,8 @@ def gather_ratings(store: FeedbackStore, *, voter_cap: int = VOTER_CAP,
         if previous is None or previous[1] <= row["at"]:
             judged[(key, row["doc_id"])][row["user"]] = (int(row["vote"]), float(row["at"]))
         per_query[row["query_id"]].append(row)
+        if int(row["vote"]) > 0 and row.get("rank") is not None:
+            shown_up.add(key)
 
     per_voter: dict[str, int] = defaultdict(int)
     for users in judged.values():
@@ -145,9 +178,10 @@ def gather_ratings(store: FeedbackStore, *, voter_cap: int = VOTER_CAP,
             key = normalise_question(rows[0]["question"])
             if key in questions:
                 questions[key].passed_over |= passed
-    for question in questions.values():
+    for key, question in questions.items():
         question.passed_over -= set(question.positives)
         question.passed_over -= set(question.negatives)
+        question.unshown = bool(question.positives) and key not in shown_up
     kept = [q for q in questions.values() if q.positives or q.negatives]
     return Ratings(kept, votes=votes, voters=len(per_voter), conflicts=conflicts,
                    capped_voters=sorted(u for u, w in weight.items() if w < 1.0), thinned=thinned)
