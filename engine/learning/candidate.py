@@ -240,7 +240,7 @@ def _made_of(choice: Any) -> str:
     the active version learnt from")."""
     left_out = f"; not the {choice.left_out} the active version learnt from" if choice.left_out else ""
     if choice.reply_weight != 1.0:
-        left_out += f"; a page named in a reply counting for {choice.reply_weight:g} questions"
+        left_out += f"; a page named in a reply counting for {choice.reply_weight:.2f} questions"
     if not choice.cross_checked:
         return f"{choice.held_out} held out{left_out}" if left_out else ""
     fitted = (f"; the model cross-fitted on {choice.cross_fitted}"
