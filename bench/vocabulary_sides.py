@@ -4,7 +4,13 @@ fusion weightings; held-out MRR@10 of the jargon benchmark, on a home a benchmar
 left. The vocabulary is learnt as `bench/vocabulary_offline.py` learns it (the rated
 rounds' questions rated by a simulated asker against the base model's answers).
 
+`--on-rated VERSION` asks instead what a cycle's judging questions say: the rated
+questions VERSION did not learn from (those people asked of it, rated in Slack), scored
+with the vocabulary learnt from the questions it did learn from, by nDCG@10 (the cycle's
+measure) with the cycle's judging weights.
+
     .venv/bin/python bench/vocabulary_sides.py --home bench/.cache/jargon/debian-run --rounds-rated 2
+    .venv/bin/python bench/vocabulary_sides.py --home bench/.cache/jargon/debian-run --on-rated ft0001
 """
 
 from __future__ import annotations
@@ -43,7 +49,12 @@ def main() -> None:
     parser.add_argument("--home", required=True, help="ARGOT_HOME of a benchmark run")
     parser.add_argument("--corpus", default="debian", choices=["demo", "debian"])
     parser.add_argument("--rounds-rated", type=int, default=2)
+    parser.add_argument("--on-rated", metavar="VERSION",
+                        help="judge on the rated questions VERSION never saw")
     args = parser.parse_args()
+    if args.on_rated:
+        on_rated(args.home, args.on_rated)
+        return
 
     from bot.services import Services
     from bot.settings import Settings
@@ -85,6 +96,45 @@ def main() -> None:
                                                              bm25), bm25)
                 cells = [f"{measure([answers], [*w, 0.0]).scores.mrr_at_10:.3f}" for w in WEIGHTINGS]
                 print(f"| {version.name} | {kind} | {label} | " + " | ".join(cells) + " |", flush=True)
+
+
+def on_rated(home: str, name: str) -> None:
+    from bot.services import Services
+    from bot.settings import Settings
+    from engine.evaluation.querysets import QuerySet
+    from engine.learning.collect import trained_on
+    from engine.learning.expansions import LearningCorpus
+    from engine.learning.mining import ActiveCorpus
+    from engine.learning.sides import Answers, ModelSide, measure, question_lists
+    from engine.learning.trainingdata import gather_ratings
+    from engine.learning.vocabulary import learn_vocabulary
+    from engine.search.lexical import Bm25
+
+    services = Services(Settings.from_mapping({"ARGOT_HOME": home}))
+    version = next(v for v in services.registry.versions() if v.name == name)
+    ratings = gather_ratings(services.feedback)
+    train, _ = ratings.split()
+    seen = trained_on(version)
+    new = [q for q in train if q.source == "rating" and q.positives and q.key not in seen]
+    active = ActiveCorpus.from_index(services.index(version))
+    known = set(active.corpus.doc_ids)
+    vocabulary = learn_vocabulary([q for q in train if q.key in seen],
+                                  LearningCorpus(active.corpus.document_texts()))
+    print(f"{len(new)} rated questions {name} never saw; vocabulary from the {len(seen)} it learnt from:",
+          "; ".join(e.describe() for e in vocabulary.entries))
+    queries = QuerySet.from_pairs([(q.text, sorted(set(q.positives) & known)) for q in new])
+    weights = ratings.judging_weights()
+    side = ModelSide(name, services.embedder(version), active.vectors)
+    bm25 = Bm25.over(active.corpus.chunks)
+    variants = {"none": Vocabulary(), "as served": vocabulary, "BM25 only": Bm25Only(vocabulary.entries),
+                "embedder only": EmbedderOnly(vocabulary.entries)}
+    print("| model | vocabulary | " + " | ".join(f"{d:g} / {b:g}" for d, b in WEIGHTINGS) + " |")
+    print("|---|---|" + "---:|" * len(WEIGHTINGS))
+    for label, expand in variants.items():
+        answers = Answers.of(queries, question_lists(active.corpus, queries, side, expand, None, bm25),
+                             bm25, weights)
+        cells = [f"{measure([answers], [*w, 0.0]).scores.ndcg_at_10:.3f}" for w in WEIGHTINGS]
+        print(f"| {name} | {label} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
