@@ -40,10 +40,12 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 SAMPLED = 300
 
 
-def row(label: str, part: Any) -> str:
+def row(label: str, part: Any, weights: tuple[tuple[float, float], ...] = WEIGHTS,
+        metric: str = "mrr_at_10") -> str:
+    """A table row: `part` (`engine.learning.sides.Answers`) scored at each dense / BM25 weighting."""
     from engine.learning.sides import measure
 
-    scores = [f"{measure([part], [dense, bm25, 0.0]).scores.mrr_at_10:.3f}" for dense, bm25 in WEIGHTS]
+    scores = [f"{getattr(measure([part], [dense, bm25, 0.0]).scores, metric):.3f}" for dense, bm25 in weights]
     return f"| {label} | {len(part.keys)} | " + " | ".join(scores) + " |"
 
 

@@ -16,14 +16,32 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.fusion_kinds import row  # noqa: E402
 from bench.jargon_bench import held_out_sets, jargon_split  # noqa: E402
+from bench.vocabulary_offline import SHOWN  # noqa: E402
 
-SHOWN = 8
 WEIGHTINGS = ((1.0, 1.0), (1.0, 0.5), (1.0, 0.25), (1.0, 0.0), (0.5, 1.0))
+
+
+def version_side(services: Any, version: Any) -> tuple[Any, Any, Any]:
+    """(its corpus, the version's model as the levers see it, BM25 over the corpus)."""
+    from engine.learning.mining import ActiveCorpus
+    from engine.learning.sides import ModelSide
+    from engine.search.lexical import Bm25
+
+    active = ActiveCorpus.from_index(services.index(version))
+    side = ModelSide(version.name, services.embedder(version), active.vectors)
+    return active.corpus, side, Bm25.over(active.corpus.chunks)
+
+
+def header(first: str, weightings: tuple[tuple[float, float], ...]) -> str:
+    return (f"| {first} | n | " + " | ".join(f"{d:g} / {b:g}" for d, b in weightings) + " |\n"
+            + "|---|---:|" + "---:|" * len(weightings))
 
 
 def main() -> None:
@@ -38,9 +56,7 @@ def main() -> None:
     from bot.services import Services
     from bot.settings import Settings
     from engine.evaluation.querysets import QuerySet
-    from engine.learning.mining import ActiveCorpus
-    from engine.learning.sides import Answers, ModelSide, measure, question_lists
-    from engine.search.lexical import Bm25
+    from engine.learning.sides import Answers, question_lists
     from engine.search.vocabulary import Vocabulary
 
     services = Services(Settings.from_mapping({"ARGOT_HOME": args.home}))
@@ -52,19 +68,15 @@ def main() -> None:
              for text, rel in zip(texts, relevant, strict=True)]
     print(f"{sum(shown)} of {len(shown)} held-out {args.kind} questions have their page shown "
           f"by {args.served}")
-    print("| model | questions | n | " + " | ".join(f"{d:g} / {b:g}" for d, b in WEIGHTINGS) + " |")
-    print("|---|---|---:|" + "---:|" * len(WEIGHTINGS))
+    print(header("model, questions", WEIGHTINGS))
     for name in dict.fromkeys((args.served, args.judged)):
-        active = ActiveCorpus.from_index(services.index(versions[name]))
-        side = ModelSide(name, services.embedder(versions[name]), active.vectors)
-        bm25 = Bm25.over(active.corpus.chunks)
+        corpus, side, bm25 = version_side(services, versions[name])
         for part, keep in (("page shown", True), ("page missed", False)):
             queries = QuerySet.from_pairs([(t, r) for t, r, s in zip(texts, relevant, shown, strict=True)
                                            if s == keep])
-            answers = Answers.of(queries, question_lists(active.corpus, queries, side, Vocabulary(),
-                                                         None, bm25), bm25)
-            cells = [f"{measure([answers], [*w, 0.0]).scores.ndcg_at_10:.3f}" for w in WEIGHTINGS]
-            print(f"| {name} | {part} | {len(queries)} | " + " | ".join(cells) + " |", flush=True)
+            answers = Answers.of(queries, question_lists(corpus, queries, side, Vocabulary(), None, bm25),
+                                 bm25)
+            print(row(f"{name}, {part}", answers, WEIGHTINGS, "ndcg_at_10"), flush=True)
 
 
 if __name__ == "__main__":

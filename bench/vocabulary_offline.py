@@ -68,6 +68,22 @@ def oracle_vocabulary(terms: tuple[slang.Term, ...], keep: Any) -> Any:
                        for term in terms if keep(term.slang) for wording in sorted(term.wordings)])
 
 
+def simulated_ratings(searcher: Any, questions: list[slang.JargonQuestion], *,
+                      perfect: bool = False) -> list[Any]:
+    """Each question in each of its wordings, rated by a simulated asker: 👍 the first right
+    document among what `searcher` shows (with `perfect`, the right document always)."""
+    from engine.learning.trainingdata import RatedQuestion
+
+    rated = []
+    for question in questions:
+        for text in (question.slang, *question.reasks):
+            shown = [hit.doc_id for hit in searcher.search(text, k=SHOWN)]
+            right = [question.relevant[0]] if perfect else [d for d in shown if d in question.relevant]
+            if right:
+                rated.append(RatedQuestion(text, {right[0]: 1.0}))
+    return rated
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="demo", choices=["demo", "debian"])
@@ -85,7 +101,6 @@ def main() -> None:
     from engine.learning.expansions import LearningCorpus
     from engine.learning.mining import ActiveCorpus
     from engine.learning.sides import ModelSide, measure_profile
-    from engine.learning.trainingdata import RatedQuestion
     from engine.learning.vocabulary import learn_vocabulary
     from engine.search.profile import LearnedProfile
 
@@ -120,15 +135,8 @@ def main() -> None:
         return
 
     started = time.perf_counter()
-    rated: list[RatedQuestion] = []
-    for question in [q for r in split.rounds[:args.rounds_rated] for q in r]:
-        for text in (question.slang, *question.reasks):
-            shown = [hit.doc_id for hit in searcher.search(text, k=SHOWN)]
-            right = [d for d in shown if d in question.relevant]
-            if args.perfect:
-                right = [question.relevant[0]]
-            if right:
-                rated.append(RatedQuestion(text, {right[0]: 1.0}))
+    rated = simulated_ratings(searcher, [q for r in split.rounds[:args.rounds_rated] for q in r],
+                              perfect=args.perfect)
     evidence = {} if args.min_evidence is None else {"min_evidence": args.min_evidence}
     vocabulary = learn_vocabulary(rated, LearningCorpus(corpus.document_texts()), **evidence)
     learnt_s = time.perf_counter() - started

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class Answers:
     relevant: list[set[str]]
     keys: list[str]
     unfamiliar: list[bool]
-    weights: list[float] = field(default_factory=list)
+    weights: list[float]
 
     @classmethod
     def of(cls, queries: QuerySet, lists: list[list[list[str]]], bm25: Bm25,
@@ -143,7 +143,7 @@ def measure(parts: Sequence[Answers], weights: Sequence[float],
 
 def counted(parts: Sequence[Answers]) -> list[float]:
     """How many asked questions each of the parts' questions counts for, in order."""
-    return [w for part in parts for w in (part.weights or [1.0] * len(part.relevant))]
+    return [w for part in parts for w in part.weights]
 
 
 def scored(rankings: Sequence[list[str]], relevant: Sequence[set[str]],
