@@ -1,4 +1,7 @@
-"""The jargon benchmark's markdown: per corpus, the rows in hybrid and dense, the rounds."""
+"""The jargon benchmark's markdown: per corpus, the rows in hybrid and dense, the rounds,
+and the held-out slang by the round whose ratings first hold every term of a question
+(where a round's rise can come from: a question whose terms were all rated in round 1
+gains from round 2 only what more ratings of the same terms teach)."""
 
 from __future__ import annotations
 
@@ -45,6 +48,38 @@ def rounds_table(corpus: dict[str, Any]) -> list[str]:
     return lines
 
 
+def learnable_from(terms: list[str], rated_terms: list[list[str]]) -> int:
+    """The first round after which every term of a question has been in a rated question
+    (0: before any; `len(rated_terms) + 1`: never)."""
+    seen: set[str] = set()
+    for number, rated in enumerate(rated_terms, start=1):
+        seen.update(rated)
+        if set(terms) <= seen:
+            return number
+    return len(rated_terms) + 1
+
+
+def learnable_table(corpus: dict[str, Any], mode: str = "hybrid") -> list[str]:
+    """Held-out slang MRR@10 of each row, the questions grouped by `learnable_from`."""
+    rated_terms = corpus.get("rated_terms")
+    if not rated_terms:
+        return []
+    groups: dict[int, list[int]] = {}
+    for i, question in enumerate(corpus["held_out_questions"]):
+        groups.setdefault(learnable_from(question["terms"], rated_terms), []).append(i)
+    order = sorted(groups)
+    heads = [f"all terms rated by round {n} ({len(groups[n])})" if n <= len(rated_terms)
+             else f"a term never rated ({len(groups[n])})" for n in order]
+    lines = [f"| {mode} slang MRR@10 | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(order)]
+    for row in corpus["rows"]:
+        ranks = (row["reciprocal_ranks"].get(mode) or row["reciprocal_ranks"].get("bm25") or {}).get("slang")
+        if ranks is None:
+            continue
+        cells = [f"{sum(ranks[i] for i in groups[n]) / len(groups[n]):.3f}" for n in order]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(result: dict[str, Any]) -> str:
     out = [f"Jargon benchmark ({result.get('command') or 'full'}), {result['started']}, "
            f"{result.get('seconds', 0):.0f} s, load average {result.get('load_average')}"]
@@ -57,6 +92,9 @@ def markdown(result: dict[str, Any]) -> str:
         for mode in ("hybrid", "dense"):
             out += rows_table(corpus, mode) + [""]
         out += rounds_table(corpus)
+        learnable = learnable_table(corpus)
+        if learnable:
+            out += ["", *learnable]
         for name, info in corpus["anchors"].items():
             out.append(f"\n{name}: {info['pairs']} pairs, {info['steps']} steps, {info['epochs']} epochs, "
                        f"{info['seconds']:.0f} s (training {info['training_seconds']:.0f} s)")
@@ -68,4 +106,10 @@ if __name__ == "__main__":  # the tables of a results file, finished or not
     import sys
     from pathlib import Path
 
-    print(markdown(json.loads(Path(sys.argv[1]).read_text())))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.jargon_bench import rated_terms
+
+    found = json.loads(Path(sys.argv[1]).read_text())
+    for part in found["corpora"]:  # files written before the field: the same seeded split
+        part.setdefault("rated_terms", rated_terms(part["corpus"], len(part["rated_per_round"])))
+    print(markdown(found))

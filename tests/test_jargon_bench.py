@@ -58,3 +58,19 @@ def test_slang_goes_to_questions_only_and_held_out_questions_are_never_rated() -
     rated_terms = [t for q in rated for t in q.terms]
     assert all(rated_terms.count(t) >= 2 for q in split.held_out for t in q.terms)
     assert split == slang.split(found, held_out_share=0.45, rounds=3, seed="jargon-1")
+
+
+def test_held_out_slang_is_grouped_by_the_round_that_first_rated_all_its_terms() -> None:
+    from bench.jargon_report import learnable_from, learnable_table
+
+    rated = [["sparkles"], ["the tollbooth"], []]
+    assert learnable_from(["sparkles"], rated) == 1
+    assert learnable_from(["sparkles", "the tollbooth"], rated) == 2
+    assert learnable_from(["yeet"], rated) == 4
+    corpus = {"rated_terms": rated,
+              "held_out_questions": [{"terms": ["sparkles"]}, {"terms": ["the tollbooth"]},
+                                     {"terms": ["sparkles", "the tollbooth"]}],
+              "rows": [{"name": "base", "reciprocal_ranks": {"hybrid": {"slang": [1.0, 0.0, 0.5]}}}]}
+    table = learnable_table(corpus)
+    assert "all terms rated by round 1 (1)" in table[0] and "all terms rated by round 2 (2)" in table[0]
+    assert table[-1] == "| base | 1.000 | 0.250 |"
