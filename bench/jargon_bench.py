@@ -80,16 +80,16 @@ def corpus_setup(name: str) -> tuple[tuple[slang.Term, ...], list[tuple[str, lis
     return slang.DEBIAN_SLANG, faq_questions()
 
 
-def jargon_split(name: str, rounds: int) -> tuple[list[slang.JargonQuestion], slang.Split]:
+def jargon_split(name: str, rounds: int, seed: str = SEED) -> tuple[list[slang.JargonQuestion], slang.Split]:
     """(every question that has slang, its seeded split into rated rounds and held-out)."""
     terms, pairs = corpus_setup(name)
     found = slang.questions(pairs, terms)
-    return found, slang.split(found, held_out_share=HELD_OUT_SHARE[name], rounds=rounds, seed=SEED)
+    return found, slang.split(found, held_out_share=HELD_OUT_SHARE[name], rounds=rounds, seed=seed)
 
 
-def rated_terms(name: str, rounds: int) -> list[list[str]]:
+def rated_terms(name: str, rounds: int, seed: str = SEED) -> list[list[str]]:
     """The slang terms each rated round's questions use."""
-    _, split = jargon_split(name, rounds)
+    _, split = jargon_split(name, rounds, seed)
     return [sorted({t for q in questions for t in q.terms}) for questions in split.rounds]
 
 
@@ -145,7 +145,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
     offenders = slang.absent_from(terms, corpus_texts(name))
     if offenders:
         raise SystemExit(f"slang wordings found in the {name} corpus: {offenders}; change the lexicon")
-    found, split = jargon_split(name, args.rounds)
+    found, split = jargon_split(name, args.rounds, args.seed)
     held = split.held_out
     sets = held_out_sets(held)
     say(f"{name}: {len(terms)} slang terms, {len(found)} of {len(pairs)} questions in slang; rounds of "
@@ -162,7 +162,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
     votes = 0
 
     def result() -> dict[str, Any]:
-        return {"corpus": name, **size,
+        return {"corpus": name, **size, "seed": args.seed,
                 "slang_terms": [t.slang for t in terms], "slang_questions": len(found),
                 "questions": len(pairs), "rated_per_round": [len(r) for r in split.rounds],
                 "rated_terms": [sorted({t for q in r for t in q.terms}) for r in split.rounds],
@@ -230,6 +230,9 @@ def main() -> None:
     parser.add_argument("--replies", type=float, default=0.0,
                         help="share of people who, when nothing shown is right, reply with the right "
                              "page's id when the bot asks (0-1, default 0)")
+    parser.add_argument("--seed", default=SEED,
+                        help=f"the split into rated rounds and held-out questions (default {SEED}; the "
+                             "diagnostic scripts that read a run's home assume the default)")
     parser.add_argument("--out", type=Path, help="the JSON file (default bench/.cache/jargon/results.json)")
     args = parser.parse_args()
     if args.quick:
