@@ -20,7 +20,13 @@ held-out slang and plain questions (questions never rated), in hybrid and dense 
   at twice or three times the default learning rate (3e-5);
 - `freeze4-len96` / `freeze4-len64`: the lowest 4 layers frozen, every text cut to 96 or
   64 tokens while training (the default is 128; answers still read whole chunks), and
-  `freeze4-len64-130` with 130 steps at least, about the time 90 steps of 128 take.
+  `freeze4-len64-130` with 130 steps at least, about the time 90 steps of 128 take;
+- `product`: the product's training as it is (two frozen layers, 60 steps at least), and
+  `steps120` / `steps200`: the same with 120 or 200 steps at least.
+
+`--as-cycle` trains each option as the cycle does: in its two cross-fitted halves (each
+half's rated questions left out of the other's model, half the steps each), their
+lessons added (`engine.learning.crossfit.combine`).
 
     .venv/bin/python bench/training_options.py --home <copy of a benchmark home> \\
         --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,freeze2,...]
@@ -48,7 +54,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "freeze4-lr1e-4": {"frozen_layers": 4, "learning_rate": 1e-4},
     "freeze4-len96": {"frozen_layers": 4, "max_seq_length": 96},
     "freeze4-len64": {"frozen_layers": 4, "max_seq_length": 64},
-    "freeze4-len64-130": {"frozen_layers": 4, "max_seq_length": 64, "min_steps": 130}}
+    "freeze4-len64-130": {"frozen_layers": 4, "max_seq_length": 64, "min_steps": 130},
+    "product": {}, "steps120": {"min_steps": 120}, "steps200": {"min_steps": 200}}
 
 
 def main() -> None:
@@ -56,11 +63,14 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="a benchmark home after its rounds")
     parser.add_argument("--results", type=Path, required=True, help="its jargon_bench.py JSON")
     parser.add_argument("--options", default=",".join(OPTIONS), help=f"some of {', '.join(OPTIONS)}")
+    parser.add_argument("--as-cycle", action="store_true",
+                        help="train in the cycle's two cross-fitted halves and add their lessons")
     args = parser.parse_args()
 
     from bench.rated_home import open_home
     from engine.learning.collect import mine_examples
-    from engine.learning.training import fine_tune
+    from engine.learning.crossfit import combine, train_halves
+    from engine.learning.training import base_state_dict, fine_tune
 
     rated = open_home(args.home, args.results)
     config = rated.config
@@ -75,9 +85,16 @@ def main() -> None:
         options = replace(config, training=replace(config.training, **changes), relative_margin=margin)
         mined = mine_examples(rated.collected, options, rated.report, print)
         started = time.perf_counter()
-        result = fine_tune(rated.bench.base_model, mined.examples, options.training,
-                           work_dir=Path("/tmp/options-work"))
-        rows[name] = {**scores(rated.side(result.model, name)), "steps": result.steps,
+        work = Path("/tmp/options-work")
+        if args.as_cycle and rated.collected.halves:
+            halves = train_halves(rated.bench.base_model, mined.examples, rated.collected.halves,
+                                  options.training, work_dir=work)
+            model = combine([h.result.model for h in halves], base_state_dict(rated.bench.base_model))
+            steps = sum(h.result.steps for h in halves)
+        else:
+            result = fine_tune(rated.bench.base_model, mined.examples, options.training, work_dir=work)
+            model, steps = result.model, result.steps
+        rows[name] = {**scores(rated.side(model, name)), "steps": steps,
                       "seconds": round(time.perf_counter() - started),
                       "hard_negatives": mined.hard_negatives, "margin": options.relative_margin}
         print(name, json.dumps(rows[name]), flush=True)
