@@ -10,6 +10,11 @@ A version is known by its registry *name*: `base` is the configured ARGOT_MODEL 
 The active version is switched by writing registry.json to a temporary file and renaming
 it over the old one, so a reader sees either the old or the new state, never half of one.
 
+A version's folder is stored relative to `root` ("ft0002"), so a home that is moved,
+copied or restored from a backup answers with its own folders, and pruning never
+touches another home's. (Files written before this stored absolute paths: a version
+whose own folder, `root/NAME`, exists is read from there.)
+
 With a `pointer` (engine/activemodel.py: a row in the feedback database) the pointer
 decides which version is active, so every process of a deployment agrees; it is written
 wherever registry.json switches. A process whose models folder lacks the version the
@@ -24,7 +29,7 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -96,7 +101,31 @@ class ModelRegistry:
 
     def _on_disk(self, name: str, state: dict[str, Any]) -> bool:
         row = state["versions"].get(name)
-        return name == BASE or bool(row and row.get("path") and Path(row["path"]).is_dir())
+        if name == BASE:
+            return True
+        path = self._version(row).path if row else None
+        return bool(path and Path(path).is_dir())
+
+    def _version(self, row: dict[str, Any]) -> ModelVersion:
+        """A stored row with its folder as a path on this machine (see the module's note)."""
+        version = from_row(row)
+        if not version.path:
+            return version
+        stored = Path(version.path)
+        own = self.root / version.name
+        if not stored.is_absolute():
+            return replace(version, path=str(self.root / stored))
+        return replace(version, path=str(own)) if own.is_dir() else version
+
+    def _row(self, version: ModelVersion) -> dict[str, Any]:
+        """A version as registry.json stores it: a folder inside `root` relative to it."""
+        row = asdict(version)
+        if version.path:
+            try:
+                row["path"] = str(Path(version.path).resolve().relative_to(self.root.resolve()))
+            except ValueError:
+                pass  # a folder elsewhere stays as given
+        return row
 
     def get(self, name: str) -> ModelVersion:
         if name == BASE:
@@ -106,11 +135,11 @@ class ModelRegistry:
             known = ", ".join([BASE, *versions]) or BASE
             raise RegistryError(f"No model version {name!r}; known: {known}. "
                                 "`argot models` lists them.")
-        return from_row(versions[name])
+        return self._version(versions[name])
 
     def versions(self) -> list[ModelVersion]:
         state = self._state()
-        return [self.get(BASE), *(from_row(row) for row in state["versions"].values())]
+        return [self.get(BASE), *(self._version(row) for row in state["versions"].values())]
 
     def history(self) -> list[str]:
         """Names of the versions that were active before, newest last."""
@@ -140,7 +169,7 @@ class ModelRegistry:
 
     def register(self, version: ModelVersion) -> ModelVersion:
         state = self._fresh_state()
-        state["versions"][version.name] = asdict(version)
+        state["versions"][version.name] = self._row(version)
         self._write(state)
         return version
 
@@ -160,7 +189,7 @@ class ModelRegistry:
         """Register a version and make it active in one atomic write: a crash leaves
         either the old state or the new one, never a registered-but-unswitched half."""
         state = self._fresh_state()
-        state["versions"][version.name] = asdict(version)
+        state["versions"][version.name] = self._row(version)
         if state["active"] != version.name:
             activate(state, version.name)
         self._write(state)
