@@ -50,7 +50,7 @@ def rounds_table(corpus: dict[str, Any]) -> list[str]:
 
 def learnable_from(terms: list[str], rated_terms: list[list[str]]) -> int:
     """The first round after which every term of a question has been in a rated question
-    (0: before any; `len(rated_terms) + 1`: never)."""
+    (`len(rated_terms) + 1`: never)."""
     seen: set[str] = set()
     for number, rated in enumerate(rated_terms, start=1):
         seen.update(rated)
