@@ -231,8 +231,8 @@ def main() -> None:
                         help="share of people who, when nothing shown is right, reply with the right "
                              "page's id when the bot asks (0-1, default 0)")
     parser.add_argument("--seed", default=SEED,
-                        help=f"the split into rated rounds and held-out questions (default {SEED}; the "
-                             "diagnostic scripts that read a run's home assume the default)")
+                        help=f"the split into rated rounds and held-out questions (default {SEED}; give "
+                             "the diagnostics that read a run's home the same --seed, query_side.py --split)")
     parser.add_argument("--out", type=Path, help="the JSON file (default bench/.cache/jargon/results.json)")
     args = parser.parse_args()
     if args.quick:

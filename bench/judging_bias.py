@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fusion_kinds import row  # noqa: E402
-from bench.jargon_bench import held_out_sets, jargon_split  # noqa: E402
+from bench.jargon_bench import SEED, held_out_sets, jargon_split  # noqa: E402
 from bench.vocabulary_offline import SHOWN  # noqa: E402
 
 WEIGHTINGS = ((1.0, 1.0), (1.0, 0.5), (1.0, 0.25), (1.0, 0.0), (0.5, 1.0))
@@ -48,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", required=True, help="ARGOT_HOME of a benchmark run")
     parser.add_argument("--corpus", default="debian", choices=["demo", "debian"])
+    parser.add_argument("--seed", default=SEED, help="the benchmark's split (jargon_bench.py --seed)")
     parser.add_argument("--kind", default="slang", choices=["slang", "plain"])
     parser.add_argument("served", help="the version whose answers people rated")
     parser.add_argument("judged", help="the version whose model is scored")
@@ -61,7 +62,7 @@ def main() -> None:
 
     services = Services(Settings.from_mapping({"ARGOT_HOME": args.home}))
     versions = {v.name: v for v in services.registry.versions()}
-    _, split = jargon_split(args.corpus, 3)
+    _, split = jargon_split(args.corpus, 3, args.seed)
     texts, relevant = held_out_sets(split.held_out)[args.kind]
     searcher = services.retriever(versions[args.served])
     shown = [any(hit.doc_id in rel for hit in searcher.search(text, k=SHOWN))

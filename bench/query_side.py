@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bench.jargon_bench import held_out_sets, jargon_split, say, services_at  # noqa: E402
+from bench.jargon_bench import SEED, held_out_sets, jargon_split, say, services_at  # noqa: E402
 from bench.jargon_eval import in_memory, measure, rated_examples  # noqa: E402
 
 
@@ -85,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="a jargon benchmark home with ratings")
     parser.add_argument("--corpus", choices=["demo", "debian"], default="demo")
+    parser.add_argument("--split", default=SEED, help="the benchmark's split (jargon_bench.py --seed)")
     parser.add_argument("--rounds", type=int, default=3, help="as the benchmark run (the split)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -98,7 +99,7 @@ def main() -> None:
     from engine.learning.mining import ActiveCorpus
     from engine.learning.training import in_memory_embedder
 
-    _, split = jargon_split(args.corpus, args.rounds)
+    _, split = jargon_split(args.corpus, args.rounds, args.split)
     sets = held_out_sets(split.held_out)
     services = services_at(args.home)
     if services.registry.active().name != "base":

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import jargon_slang as slang  # noqa: E402
-from bench.jargon_bench import DEMO_KB, WORK, held_out_sets, jargon_split  # noqa: E402
+from bench.jargon_bench import DEMO_KB, SEED, WORK, held_out_sets, jargon_split  # noqa: E402
 
 SHOWN = 8
 """5 answers and, after a 👎 on the best match, 3 alternatives."""
@@ -87,6 +87,7 @@ def simulated_ratings(searcher: Any, questions: list[slang.JargonQuestion], *,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="demo", choices=["demo", "debian"])
+    parser.add_argument("--seed", default=SEED, help="the benchmark's split (jargon_bench.py --seed)")
     parser.add_argument("--rounds-rated", type=int, default=1)
     parser.add_argument("--perfect", action="store_true")
     parser.add_argument("--show", action="store_true", help="print the learnt entries")
@@ -108,7 +109,7 @@ def main() -> None:
     active = ActiveCorpus.from_index(services.index())  # chunks and their vectors, aligned
     corpus = active.corpus
     side = ModelSide("active", services.embedder(), active.vectors)
-    _, split = jargon_split(args.corpus, 3)
+    _, split = jargon_split(args.corpus, 3, args.seed)
     searcher = services.retriever()
     held = held_out_sets(split.held_out)
 

@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fusion_kinds import row  # noqa: E402
-from bench.jargon_bench import held_out_sets, jargon_split  # noqa: E402
+from bench.jargon_bench import SEED, held_out_sets, jargon_split  # noqa: E402
 from bench.judging_bias import header, version_side  # noqa: E402
 from bench.vocabulary_offline import simulated_ratings  # noqa: E402
 from engine.search.vocabulary import Vocabulary  # noqa: E402
@@ -70,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", required=True, help="ARGOT_HOME of a benchmark run")
     parser.add_argument("--corpus", default="debian", choices=["demo", "debian"])
+    parser.add_argument("--seed", default=SEED, help="the benchmark's split (jargon_bench.py --seed)")
     parser.add_argument("--rounds-rated", type=int, default=2)
     parser.add_argument("--on-rated", metavar="VERSION",
                         help="judge on the rated questions VERSION never saw")
@@ -86,7 +87,7 @@ def main() -> None:
     if args.on_rated:
         on_rated(services, next(v for v in versions if v.name == args.on_rated))
         return
-    _, split = jargon_split(args.corpus, 3)
+    _, split = jargon_split(args.corpus, 3, args.seed)
     answering = {v.name: version_side(services, v) for v in versions}
     asked = [q for r in split.rounds[:args.rounds_rated] for q in r]
     rated = simulated_ratings(services.retriever(versions[0]), asked)
