@@ -87,9 +87,8 @@ def jargon_split(name: str, rounds: int, seed: str = SEED) -> tuple[list[slang.J
     return found, slang.split(found, held_out_share=HELD_OUT_SHARE[name], rounds=rounds, seed=seed)
 
 
-def rated_terms(name: str, rounds: int, seed: str = SEED) -> list[list[str]]:
+def rated_terms(split: slang.Split) -> list[list[str]]:
     """The slang terms each rated round's questions use."""
-    _, split = jargon_split(name, rounds, seed)
     return [sorted({t for q in questions for t in q.terms}) for questions in split.rounds]
 
 
@@ -165,7 +164,7 @@ def run_corpus(name: str, args: argparse.Namespace, save: Any = None) -> dict[st
         return {"corpus": name, **size, "seed": args.seed,
                 "slang_terms": [t.slang for t in terms], "slang_questions": len(found),
                 "questions": len(pairs), "rated_per_round": [len(r) for r in split.rounds],
-                "rated_terms": [sorted({t for q in r for t in q.terms}) for r in split.rounds],
+                "rated_terms": rated_terms(split),
                 "held_out": len(held), "examples": [[q.plain, q.slang] for q in held[:8]],
                 "rows": [{"name": r.name, "metrics": r.metrics, "reciprocal_ranks": r.ranks} for r in rows],
                 "held_out_questions": [{"plain": q.plain, "slang": q.slang, "relevant": list(q.relevant),

@@ -107,10 +107,11 @@ if __name__ == "__main__":  # the tables of a results file, finished or not
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bench.jargon_bench import SEED, rated_terms
+    from bench.jargon_bench import SEED, jargon_split, rated_terms
 
     found = json.loads(Path(sys.argv[1]).read_text())
     for part in found["corpora"]:  # files written before the field: the same seeded split
-        part.setdefault("rated_terms", rated_terms(part["corpus"], len(part["rated_per_round"]),
-                                                   part.get("seed", SEED)))
+        if "rated_terms" not in part:
+            _, split = jargon_split(part["corpus"], len(part["rated_per_round"]), part.get("seed", SEED))
+            part["rated_terms"] = rated_terms(split)
     print(markdown(found))

@@ -74,6 +74,7 @@ def main() -> None:
 
     rated = open_home(args.home, args.results)
     config = rated.config
+    base_state = base_state_dict(rated.bench.base_model) if args.as_cycle else {}
 
     def scores(side: Any) -> dict[str, dict[str, float]]:
         return {form: rated.mrr(side, queries) for form, queries in rated.sets.items()}
@@ -89,7 +90,7 @@ def main() -> None:
         if args.as_cycle and rated.collected.halves:
             halves = train_halves(rated.bench.base_model, mined.examples, rated.collected.halves,
                                   options.training, work_dir=work)
-            model = combine([h.result.model for h in halves], base_state_dict(rated.bench.base_model))
+            model = combine([h.result.model for h in halves], base_state)
             steps = sum(h.result.steps for h in halves)
         else:
             result = fine_tune(rated.bench.base_model, mined.examples, options.training, work_dir=work)
