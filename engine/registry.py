@@ -227,6 +227,10 @@ class ModelRegistry:
                 "versions": dict(state["versions"])}
 
     def _write(self, state: dict[str, Any]) -> None:
+        # Rows an older release stored with full paths are stored as read: relative
+        # where the version's own folder is here.
+        state = {**state, "versions": {name: self._row(self._version(row))
+                                       for name, row in state["versions"].items()}}
         if self.pointer and state["active"] != self._read_active:
             self.pointer.set(state["active"])  # first: every process switches with this one
         self.root.mkdir(parents=True, exist_ok=True)

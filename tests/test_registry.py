@@ -50,3 +50,19 @@ def test_a_registry_written_with_absolute_paths_reads_a_moved_homes_own_folders(
         "versions": {"ft0001": {"name": "ft0001", "path": "/srv/old-home/models/ft0001"}}}))
 
     assert ModelRegistry(root).active().path == str(root / "ft0001")
+
+
+def test_the_next_write_stores_an_older_registrys_full_paths_relative(tmp_path: Path) -> None:
+    root = tmp_path / "moved" / "models"
+    (root / "ft0001").mkdir(parents=True)
+    root.joinpath("registry.json").write_text(json.dumps({
+        "active": "ft0001", "history": ["base"],
+        "versions": {"ft0001": {"name": "ft0001", "path": "/srv/old-home/models/ft0001"},
+                     "ft0000": {"name": "ft0000", "path": "/srv/elsewhere/ft0000"}}}))
+    registry = ModelRegistry(root)
+
+    registry.promote("base")
+
+    stored = json.loads(registry.file.read_text())["versions"]
+    assert stored["ft0001"]["path"] == "ft0001"
+    assert stored["ft0000"]["path"] == "/srv/elsewhere/ft0000"  # not here: kept as written
