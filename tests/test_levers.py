@@ -53,6 +53,7 @@ def test_the_learnt_vocabulary_is_kept_when_it_lifts_held_out_slang():
     assert choice.contributions["vocabulary"] > 0.2
     assert choice.evidence.better >= 2 and choice.evidence.better > choice.evidence.worse
     assert {e.term for e in choice.profile.vocabulary.entries} >= {"tollbooth", "sparkles"}
+    assert not choice.not_kept
     # Settings that score the same (memories no question comes close to) are listed once.
     assert len(set(choice.tried.values())) == len(choice.tried) > 1
 
@@ -82,6 +83,7 @@ def test_nothing_changes_when_no_lever_helps_the_held_out_questions():
     assert choice.setting == Setting()
     assert choice.chosen.per_question == choice.served.per_question
     assert choice.profile.empty
+    assert "tollbooth → api gateway (3 questions)" in choice.as_report()["not_kept"]
 
 
 def test_fusion_weights_are_chosen_on_held_out_questions_when_one_half_is_better():
@@ -171,6 +173,17 @@ def test_the_report_says_which_setting_was_passed_over_as_noise():
 
     assert lines[-1] == ("Passed over: candidate model, dense 1 / bm25 1 (+0.069, but at least "
                          "-0.044: could be noise); today's model kept")
+
+
+def test_the_report_names_the_glossary_a_cycle_learnt_and_did_not_keep():
+    from engine.learning.report import describe_levers
+
+    lines = describe_levers({"described": "candidate model, dense 1 / bm25 1",
+                             "not_kept": ["kaboom → watch deck (2 questions)"]}, [])
+
+    assert lines[-1] == ("Learnt but not kept (no better on the questions it never saw; `argot "
+                         "glossary reject TERM` stops a wrong one coming back): kaboom → watch deck "
+                         "(2 questions)")
 
 
 def test_a_question_about_a_page_already_rated_is_cross_checked_with_what_the_others_taught():

@@ -67,7 +67,8 @@ def cycle_report(tmp_path: Path) -> Callable[[], dict[str, Any]]:
         return {"decision": "rejected", "reason": "held-out nDCG@10 0.61 → 0.60", "image": str(picture),
                 "active_version": "base", "candidate_version": "v0001", "pairs": 12,
                 "hard_negatives": 30, "metrics": {"active": {"ndcg@10": 0.61},
-                                                  "candidate": {"ndcg@10": 0.60}}}
+                                                  "candidate": {"ndcg@10": 0.60}},
+                "levers": {"not_kept": ["phoenix → billing service (2 questions)"]}}
 
     return cycle
 

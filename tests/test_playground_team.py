@@ -88,6 +88,7 @@ def test_the_team_asks_and_rates_then_a_cycle_learns_and_the_page_shows_before_a
     assert ("glossary/slipway", 1) in votes_by(services, "cai", playground)
     assert playground.learning.state()["report"]["decision"] == "rejected"  # the stand-in's
     assert state["decision"] == "rejected"
+    assert state["not_kept"] == ["phoenix → billing service (2 questions)"]  # the glossary tried
     for side in ("before", "after"):
         assert state[side]["questions"] == 2 and 0.0 <= state[side]["mrr@10"] <= 1.0
     assert state["after"]["mrr@10"] == state["before"]["mrr@10"]  # nothing was promoted

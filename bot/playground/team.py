@@ -15,7 +15,7 @@ The step runs on a thread, and the page follows it:
 3. **learning**: the "learn now" cycle runs on those ratings (the real one, its gate
    included: it may reject);
 4. **after**: the same held-out questions answered again, side by side with before,
-   with what the cycle learnt.
+   with what the cycle learnt (and the glossary it learnt but did not keep).
 """
 
 from __future__ import annotations
@@ -197,6 +197,7 @@ class TeamRuns:
                  "serves then." if upcoming else "")
         return {"state": "done", "phase": "after", "after": after, "examples": shown,
                 "decision": report.get("decision"), "learnt": report.get("learnt") or [],
+                "not_kept": (report.get("levers") or {}).get("not_kept") or [],
                 "next_round": upcoming,
                 "message": f"Round {round_number} of {team.rounds}: held-out slang MRR@10 "
                            f"{before['mrr@10']:.3f} → {after['mrr@10']:.3f} "

@@ -55,7 +55,7 @@ from engine.learning.trainingdata import RatedQuestion
 from engine.search.lexical import Bm25
 from engine.search.memory import DEFAULT_THRESHOLD, FeedbackMemory
 from engine.search.profile import LearnedProfile
-from engine.search.vocabulary import Vocabulary
+from engine.search.vocabulary import LEARNT, Vocabulary
 
 K = 10
 TIE = 0.002
@@ -136,6 +136,10 @@ class LeverChoice:
     reply_weight: float = 1.0
     """How many asked questions a question whose page came by reply counts for."""
 
+    not_kept: list[str] = field(default_factory=list)
+    """The glossary learnt this cycle, in words, when the chosen setting leaves it out
+    (the questions it never learnt from read no better with it)."""
+
     def as_report(self) -> dict[str, Any]:
         return {"chosen": self.setting.as_dict(), "described": self.setting.describe(),
                 "contributions": self.contributions, "evidence": self.evidence.as_dict(),
@@ -143,7 +147,7 @@ class LeverChoice:
                 "cross_checked": self.cross_checked, "cross_fitted": self.cross_fitted,
                 "left_out": self.left_out, "unfamiliar": self.unfamiliar,
                 "passed_over": self.passed_over, "reply_weight": self.reply_weight,
-                "vocabulary": len(self.profile.vocabulary),
+                "not_kept": self.not_kept, "vocabulary": len(self.profile.vocabulary),
                 "memory": len(self.profile.memory) if self.profile.memory is not None else 0}
 
 
@@ -283,7 +287,9 @@ def choose_levers(corpus: EvalCorpus, queries: QuerySet, active: ModelSide,
                          held_out=len(queries), cross_checked=checked, cross_fitted=cross_fitted,
                          left_out=sum(1 for q in memories if q.key in seen) if learn is not None else 0,
                          unfamiliar=unfamiliar,
-                         reply_weight=max((question_weights or {}).values(), default=1.0))
+                         reply_weight=max((question_weights or {}).values(), default=1.0),
+                         not_kept=[] if setting.vocabulary else
+                         [e.describe() for e in vocabulary.entries if e.source == LEARNT])
     profile.levers = choice.as_report()
     return choice
 

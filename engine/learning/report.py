@@ -116,6 +116,11 @@ def describe_levers(levers: dict[str, Any], learnt: Sequence[str], shown: int = 
                      + ", ".join(f"{name} {gain:+.3f}" for name, gain in moved))
     if levers.get("described"):
         lines.append(f"Answers with: {levers['described']}")
+    not_kept = levers.get("not_kept") or []
+    if not_kept:
+        more = f"; and {len(not_kept) - shown} more" if len(not_kept) > shown else ""
+        lines.append("Learnt but not kept (no better on the questions it never saw; `argot glossary "
+                     "reject TERM` stops a wrong one coming back): " + "; ".join(not_kept[:shown]) + more)
     over = levers.get("passed_over") or {}
     if over:
         evidence = over["evidence"]

@@ -420,6 +420,10 @@ function renderTeam(state) {
     box.append(el("p", {}, el("span", { class: `decision ${state.decision}` }, state.decision),
       state.learnt && state.learnt.length ? `learnt: ${state.learnt.slice(0, 5).join("; ")}` : ""));
   }
+  if (state.not_kept && state.not_kept.length) {
+    box.append(el("p", { class: "not-kept" }, `Glossary learnt but not kept (answers were no better with it): `
+      + state.not_kept.slice(0, 5).join("; ") + (state.not_kept.length > 5 ? "; …" : "")));
+  }
   box.append(teamScores(state) || "", teamExamples(state) || "");
   // The learning panel below follows the cycle the step starts (once per step).
   if (state.phase === "learning" && teamLearningRun !== state.run) {
