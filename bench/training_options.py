@@ -26,7 +26,7 @@ held-out slang and plain questions (questions never rated), in hybrid and dense 
 
 `--as-cycle` trains each option as the cycle does: in its two cross-fitted halves (each
 half's rated questions left out of the other's model, half the steps each), their
-lessons added (`engine.learning.crossfit.combine`).
+lessons added (`engine.learning.crossfit.train_combined`, as the cycle trains).
 
     .venv/bin/python bench/training_options.py --home <copy of a benchmark home> \\
         --results bench/.cache/jargon/demo-s8-final.json [--options mnrl,gist,freeze2,...]
@@ -69,7 +69,7 @@ def main() -> None:
 
     from bench.rated_home import open_home
     from engine.learning.collect import mine_examples
-    from engine.learning.crossfit import combine, train_halves
+    from engine.learning.crossfit import train_combined
     from engine.learning.training import base_state_dict, fine_tune
 
     rated = open_home(args.home, args.results)
@@ -88,9 +88,8 @@ def main() -> None:
         started = time.perf_counter()
         work = Path("/tmp/options-work")
         if args.as_cycle and rated.collected.halves:
-            halves = train_halves(rated.bench.base_model, mined.examples, rated.collected.halves,
-                                  options.training, work_dir=work)
-            model = combine([h.result.model for h in halves], base_state)
+            halves, model = train_combined(rated.bench.base_model, mined.examples, rated.collected.halves,
+                                           options.training, base_state, work_dir=work)
             steps = sum(h.result.steps for h in halves)
         else:
             result = fine_tune(rated.bench.base_model, mined.examples, options.training, work_dir=work)

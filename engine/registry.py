@@ -13,7 +13,8 @@ it over the old one, so a reader sees either the old or the new state, never hal
 A version's folder is stored relative to `root` ("ft0002"), so a home that is moved,
 copied or restored from a backup answers with its own folders, and pruning never
 touches another home's. (Files written before this stored absolute paths: a version
-whose own folder, `root/NAME`, exists is read from there.)
+whose own folder, `root/NAME`, exists is read from there, and stored relative at the
+next write.)
 
 With a `pointer` (engine/activemodel.py: a row in the feedback database) the pointer
 decides which version is active, so every process of a deployment agrees; it is written
@@ -169,7 +170,7 @@ class ModelRegistry:
 
     def register(self, version: ModelVersion) -> ModelVersion:
         state = self._fresh_state()
-        state["versions"][version.name] = self._row(version)
+        state["versions"][version.name] = asdict(version)
         self._write(state)
         return version
 
@@ -189,7 +190,7 @@ class ModelRegistry:
         """Register a version and make it active in one atomic write: a crash leaves
         either the old state or the new one, never a registered-but-unswitched half."""
         state = self._fresh_state()
-        state["versions"][version.name] = self._row(version)
+        state["versions"][version.name] = asdict(version)
         if state["active"] != version.name:
             activate(state, version.name)
         self._write(state)
@@ -227,8 +228,8 @@ class ModelRegistry:
                 "versions": dict(state["versions"])}
 
     def _write(self, state: dict[str, Any]) -> None:
-        # Rows an older release stored with full paths are stored as read: relative
-        # where the version's own folder is here.
+        # Every row is stored as `_row` writes it, whoever wrote it (a version just
+        # registered, or a row an older release stored with its full path).
         state = {**state, "versions": {name: self._row(self._version(row))
                                        for name, row in state["versions"].items()}}
         if self.pointer and state["active"] != self._read_active:

@@ -71,24 +71,25 @@ def train(collected: Collected, mined: Mined, pending: Pending, base_model: str,
     """Fine-tune from `base_model` (in two cross-fitted halves, their lessons added, when there are
     enough rated questions: `engine.learning.crossfit`), blend with it at the best weight,
     save the result in the pending folder, and learn this cycle's vocabulary."""
-    from engine.learning.crossfit import at_served_strength, combine, train_halves
+    from engine.learning.crossfit import at_served_strength, train_combined
     from engine.learning.training import base_state_dict, blend, fine_tune, in_memory_embedder, save
 
     active = collected.embedder
     prompts = {"query_prompt": active.query_prompt, "document_prompt": active.document_prompt}
     halves = collected.halves
+    blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
+    base_state = base_state_dict(base_model) if blending or halves else {}
     with tempfile.TemporaryDirectory(prefix="argot-train-") as scratch:
         if halves:
-            trained_halves = train_halves(base_model, mined.examples, halves, config.training,
-                                          work_dir=Path(scratch), progress=progress, **prompts)
+            trained_halves, tuned = train_combined(base_model, mined.examples, halves, config.training,
+                                                   base_state, work_dir=Path(scratch), progress=progress,
+                                                   **prompts)
             results = [half.result for half in trained_halves]
         else:
             trained_halves = []
             results = [fine_tune(base_model, mined.examples, config.training,
                                  work_dir=Path(scratch), progress=progress, **prompts)]
-    blending = len(config.alphas) > 1 or config.alphas[0] < 1.0
-    base_state = base_state_dict(base_model) if blending or len(results) > 1 else {}
-    tuned = combine([r.model for r in results], base_state) if len(results) > 1 else results[0].model
+            tuned = results[0].model
     report.training = {"loss_function": config.training.loss,
                        "steps": sum(r.steps for r in results), "rows": max(r.rows for r in results),
                        "loss": _mean([r.loss for r in results]),

@@ -189,6 +189,15 @@ def combine(models: Sequence[Any], base_state: Mapping[str, Any]) -> Any:
     return training.blend(mean, base_state, float(len(models)))
 
 
+def train_combined(base: str, examples: Sequence[TrainingExample], halves: Mapping[str, int],
+                   config: TrainingConfig, base_state: Mapping[str, Any], *, work_dir: Path,
+                   progress: Callable[[str], None] | None = None, **prompts: str) -> tuple[list[Half], Any]:
+    """The cross-fitted candidate: both halves trained (`train_halves`) and their lessons
+    added (`combine`); returns the halves (they judge) and the combined model."""
+    trained = train_halves(base, examples, halves, config, work_dir=work_dir, progress=progress, **prompts)
+    return trained, combine([half.result.model for half in trained], base_state)
+
+
 def answers_by_halves(corpus: EvalCorpus, asked: QuerySet, keys: list[str],
                       halves: Sequence[tuple[frozenset[str], ModelSide]], fallback: ModelSide,
                       expand: Vocabulary, others: Sequence[RatedQuestion], threshold: float,

@@ -106,8 +106,7 @@ def describe_levers(levers: dict[str, Any], learnt: Sequence[str], shown: int = 
     """
     lines: list[str] = []
     if learnt:
-        more = f"; and {len(learnt) - shown} more (`argot glossary`)" if len(learnt) > shown else ""
-        lines.append("Learnt: " + "; ".join(learnt[:shown]) + more)
+        lines.append("Learnt: " + _listed(learnt, shown, " (`argot glossary`)"))
     moved = [(LEVER_NAMES.get(name, name), gain)
              for name, gain in sorted((levers.get("contributions") or {}).items(),
                                       key=lambda item: -item[1]) if gain > 0]
@@ -116,14 +115,18 @@ def describe_levers(levers: dict[str, Any], learnt: Sequence[str], shown: int = 
                      + ", ".join(f"{name} {gain:+.3f}" for name, gain in moved))
     if levers.get("described"):
         lines.append(f"Answers with: {levers['described']}")
-    not_kept = levers.get("not_kept") or []
-    if not_kept:
-        more = f"; and {len(not_kept) - shown} more" if len(not_kept) > shown else ""
+    if levers.get("not_kept"):
         lines.append("Learnt but not kept (no better on the questions it never saw; `argot glossary "
-                     "reject TERM` stops a wrong one coming back): " + "; ".join(not_kept[:shown]) + more)
+                     "reject TERM` stops a wrong one coming back): " + _listed(levers["not_kept"], shown))
     over = levers.get("passed_over") or {}
     if over:
         evidence = over["evidence"]
         lines.append(f"Passed over: {over['described']} ({evidence['gain']:+.3f}, but at least "
                      f"{evidence['low']:+.3f}: could be noise); today's model kept")
     return lines
+
+
+def _listed(entries: Sequence[str], shown: int, where: str = "") -> str:
+    """"a; b; and 3 more": the first `shown` entries and how many were left out."""
+    more = f"; and {len(entries) - shown} more{where}" if len(entries) > shown else ""
+    return "; ".join(entries[:shown]) + more
